@@ -1,0 +1,130 @@
+"""schedcore: learning-rate schedules and parameter-group policies, defined once.
+
+Schedules are immutable step -> multiplier functions (``s(k)`` for one step,
+``s(steps)`` vectorized); recipes carry a base lr, schedules and a group policy.
+"""
+
+from __future__ import annotations
+
+from .combinators import (
+    Clamp,
+    PerEpoch,
+    Phase,
+    Product,
+    Repeat,
+    Scale,
+    Sequence,
+    Shift,
+    Warmup,
+    WarmupStableDecay,
+)
+from .cyclic import SGDR, Cyclic, OneCycle
+from .errors import SpecError, StepRangeError
+from .families import (
+    Constant,
+    Cosine,
+    Exponential,
+    Geometric,
+    InverseSqrt,
+    InverseTime,
+    Linear,
+    MultiStep,
+    Noam,
+    OneMinusSqrt,
+    Polynomial,
+    Step,
+)
+from .node import NODE_TYPES, Schedule, from_dict
+from .piecewise import PiecewiseConstant, PiecewiseInterpolate
+from .policy import GroupPolicy
+from .recipe import Recipe, load
+from .resolve import Decision, Group, Resolution, resolve
+from .table import Param, ParamTable
+
+__version__ = "0.1.0"
+
+# Lower-case constructors: the names a user would guess.
+constant = Constant
+linear = Linear
+cosine = Cosine
+polynomial = Polynomial
+geometric = Geometric
+one_minus_sqrt = OneMinusSqrt
+exponential = Exponential
+step = Step
+multistep = MultiStep
+inverse_sqrt = InverseSqrt
+inverse_time = InverseTime
+noam = Noam
+piecewise_constant = PiecewiseConstant
+piecewise_interpolate = PiecewiseInterpolate
+cyclic = Cyclic
+onecycle = OneCycle
+sgdr = SGDR
+warmup = Warmup
+wsd = WarmupStableDecay
+product = Product
+scale = Scale
+clamp = Clamp
+shift = Shift
+repeat = Repeat
+per_epoch = PerEpoch
+
+
+def sequence(*phases: Schedule | Phase | tuple[Schedule, int]) -> Sequence:
+    """Phases one after another: each a :class:`Phase`, a schedule (run for its own
+    length), or a ``(schedule, steps)`` pair."""
+    out = []
+    for p in phases:
+        if isinstance(p, Phase):
+            out.append(p)
+        elif isinstance(p, tuple):
+            out.append(Phase(p[0], p[1]))
+        else:
+            out.append(Phase(p))
+    return Sequence(phases=tuple(out))
+
+
+__all__ = [
+    "NODE_TYPES",
+    "Decision",
+    "Group",
+    "GroupPolicy",
+    "Param",
+    "ParamTable",
+    "Phase",
+    "Recipe",
+    "Resolution",
+    "Schedule",
+    "SpecError",
+    "StepRangeError",
+    "clamp",
+    "constant",
+    "cosine",
+    "cyclic",
+    "exponential",
+    "from_dict",
+    "geometric",
+    "inverse_sqrt",
+    "inverse_time",
+    "linear",
+    "load",
+    "multistep",
+    "noam",
+    "one_minus_sqrt",
+    "onecycle",
+    "per_epoch",
+    "piecewise_constant",
+    "piecewise_interpolate",
+    "polynomial",
+    "product",
+    "repeat",
+    "resolve",
+    "scale",
+    "sequence",
+    "sgdr",
+    "shift",
+    "step",
+    "warmup",
+    "wsd",
+]

@@ -1,0 +1,238 @@
+"""Closed-form schedule families.
+
+Every family is a multiplier of the base lr. Finite families (``length`` steps) take an
+``after`` mode: ``hold`` (default) keeps the value reached at the end, ``periodic`` repeats
+the curve (for ``cosine``: the wave continues, period ``steps / cycles``), ``error`` raises
+:class:`~schedcore.errors.StepRangeError` for a step past the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .node import Schedule, after_param, node
+from .params import Bool, Int, ListOf, Real, param
+
+POSITIVE_STEPS = Int(1)
+STEP = Int(0)
+MULTIPLIER = Real(0.0)
+UNIT = Real(0.0, 1.0, open_low=True)
+
+frozen = dataclasses.dataclass(frozen=True)
+
+
+def _floats(t: np.ndarray) -> np.ndarray:
+    return t.astype(np.float64)
+
+
+@node("constant")
+@frozen
+class Constant(Schedule):
+    """``value`` at every step."""
+
+    value: float = param(MULTIPLIER, "the multiplier", 1.0)
+
+    def _eval(self, t, ordered):
+        return np.full(t.shape[0], self.value)
+
+    def peak(self) -> float:
+        return self.value
+
+
+@frozen
+class _Anneal(Schedule):
+    """Shared shape of the start -> end families over ``steps``."""
+
+    steps: int = param(POSITIVE_STEPS, "length of the anneal, in steps")
+    start: float = param(MULTIPLIER, "multiplier at step 0", 1.0)
+    end: float = param(MULTIPLIER, "multiplier at step `steps` and after", 0.0)
+
+    @property
+    def length(self) -> int:
+        return self.steps
+
+    def peak(self) -> float:
+        return max(self.start, self.end)
+
+    def _progress(self, t: np.ndarray, after: str, wrap: bool = True) -> np.ndarray:
+        return _floats(self._position(t, after, wrap)) / self.steps
+
+
+@node("linear")
+@frozen
+class Linear(_Anneal):
+    """``start + (end - start) * p`` with ``p = k / steps``."""
+
+    after: str = after_param()
+
+    def _eval(self, t, ordered):
+        p = self._progress(t, self.after)
+        return self.start + (self.end - self.start) * p
+
+
+@node("cosine")
+@frozen
+class Cosine(_Anneal):
+    """``end + (start - end) * (0.5 * (1 + cos(2*pi*cycles*p))) ** exponent``, ``p = k/steps``.
+
+    ``cycles = 0.5`` is one half wave from ``start`` down to ``end``. With
+    ``after = 'periodic'`` the wave continues past ``steps`` (as torch's CosineAnnealingLR
+    and transformers' cosine do); its period is ``steps / cycles``.
+    """
+
+    cycles: float = param(Real(0.0, open_low=True), "number of cosine periods over `steps`", 0.5)
+    exponent: float = param(Real(0.0, open_low=True), "power applied to the cosine factor", 1.0)
+    after: str = after_param()
+
+    def _eval(self, t, ordered):
+        p = self._progress(t, self.after, wrap=False)
+        factor = 0.5 * (1.0 + np.cos(np.pi * (2.0 * self.cycles) * p))
+        if self.exponent != 1.0:
+            factor = factor**self.exponent
+        return self.end + (self.start - self.end) * factor
+
+
+@node("polynomial")
+@frozen
+class Polynomial(_Anneal):
+    """``(start - end) * (1 - p) ** power + end`` with ``p = k / steps``."""
+
+    power: float = param(Real(0.0), "exponent of the decay (1 is linear)", 1.0)
+    after: str = after_param()
+
+    def _eval(self, t, ordered):
+        p = self._progress(t, self.after)
+        return (self.start - self.end) * (1.0 - p) ** self.power + self.end
+
+
+@node("geometric")
+@frozen
+class Geometric(_Anneal):
+    """``start * (end / start) ** p``: exponential interpolation; both ends must be > 0."""
+
+    start: float = param(Real(0.0, open_low=True), "multiplier at step 0", 1.0)
+    end: float = param(Real(0.0, open_low=True), "multiplier at step `steps` and after", 1.0)
+    after: str = after_param()
+
+    def _eval(self, t, ordered):
+        p = self._progress(t, self.after)
+        return self.start * (self.end / self.start) ** p
+
+
+@node("one_minus_sqrt")
+@frozen
+class OneMinusSqrt(_Anneal):
+    """``end + (start - end) * (1 - sqrt(p))``: the 1-sqrt cooldown of warmup-stable-decay."""
+
+    after: str = after_param()
+
+    def _eval(self, t, ordered):
+        p = self._progress(t, self.after)
+        return self.end + (self.start - self.end) * (1.0 - np.sqrt(p))
+
+
+@node("exponential")
+@frozen
+class Exponential(Schedule):
+    """``start * rate ** (k / every)``; with ``staircase`` the exponent is ``floor(k / every)``."""
+
+    rate: float = param(UNIT, "decay factor per `every` steps, in (0, 1]")
+    every: int = param(POSITIVE_STEPS, "steps per application of `rate`", 1)
+    staircase: bool = param(Bool(), "decay in whole steps of `every`", False)
+    start: float = param(MULTIPLIER, "multiplier at step 0", 1.0)
+
+    def _eval(self, t, ordered):
+        exponent = _floats(t // self.every) if self.staircase else _floats(t) / self.every
+        return self.start * self.rate**exponent
+
+    def peak(self) -> float:
+        return self.start
+
+
+@node("step")
+@frozen
+class Step(Schedule):
+    """``gamma ** floor(k / every)``: drops by ``gamma`` at every multiple of ``every``."""
+
+    every: int = param(POSITIVE_STEPS, "steps between drops")
+    gamma: float = param(UNIT, "factor applied at each drop, in (0, 1]", 0.1)
+
+    def _eval(self, t, ordered):
+        return self.gamma ** _floats(t // self.every)
+
+    def peak(self) -> float:
+        return 1.0
+
+
+@node("multistep")
+@frozen
+class MultiStep(Schedule):
+    """``gamma ** (number of milestones <= k)``: drops at each milestone (repeats multiply)."""
+
+    milestones: tuple[int, ...] = param(
+        ListOf(STEP, min_len=1, order="non-decreasing"), "steps at which the value drops"
+    )
+    gamma: float = param(Real(0.0, open_low=True), "factor applied at each milestone", 0.1)
+
+    def _eval(self, t, ordered):
+        passed = np.searchsorted(np.asarray(self.milestones, dtype=np.int64), t, side="right")
+        return self.gamma ** _floats(passed)
+
+    def peak(self) -> float:
+        return max(1.0, self.gamma ** len(self.milestones))
+
+
+@node("inverse_sqrt")
+@frozen
+class InverseSqrt(Schedule):
+    """``1 / sqrt((k + timescale) / timescale)``: 1 at step 0, then decays as ``k ** -0.5``."""
+
+    timescale: int = param(POSITIVE_STEPS, "steps over which the decay is measured")
+
+    def _eval(self, t, ordered):
+        return 1.0 / np.sqrt((_floats(t) + self.timescale) / self.timescale)
+
+    def peak(self) -> float:
+        return 1.0
+
+
+@node("inverse_time")
+@frozen
+class InverseTime(Schedule):
+    """``1 / (1 + rate * k / every)``; with ``staircase`` ``k / every`` is floored."""
+
+    rate: float = param(Real(0.0), "decay rate per `every` steps")
+    every: int = param(POSITIVE_STEPS, "steps per unit of decay", 1)
+    staircase: bool = param(Bool(), "decay in whole steps of `every`", False)
+
+    def _eval(self, t, ordered):
+        ratio = _floats(t // self.every) if self.staircase else _floats(t) / self.every
+        return 1.0 / (1.0 + self.rate * ratio)
+
+    def peak(self) -> float:
+        return 1.0
+
+
+@node("noam")
+@frozen
+class Noam(Schedule):
+    """``factor * d_model**-0.5 * min(s**-0.5, s * warmup**-1.5)`` with ``s = max(k, 1)``.
+
+    The Transformer schedule (Attention Is All You Need, 5.3) as LambdaLR ports write it:
+    step 0 is treated as step 1. Its peak, at ``k = warmup``, is
+    ``factor * (d_model * warmup) ** -0.5``.
+    """
+
+    d_model: int = param(POSITIVE_STEPS, "model width")
+    warmup: int = param(POSITIVE_STEPS, "steps of linear warmup")
+    factor: float = param(MULTIPLIER, "overall scale", 1.0)
+
+    def _eval(self, t, ordered):
+        s = _floats(np.maximum(t, 1))
+        rise = s * self.warmup**-1.5
+        return self.factor * self.d_model**-0.5 * np.minimum(s**-0.5, rise)
+
+    def peak(self) -> float:
+        return self.factor * (self.d_model * self.warmup) ** -0.5
