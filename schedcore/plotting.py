@@ -29,7 +29,8 @@ def plot_recipe(recipe: Recipe, output: Path, log: bool = False) -> Path:
     else:
         assert recipe.resolution is not None
         labels = [
-            f"group {i} ({len(g.params)} params, wd {g.weight_decay if g.weight_decay is not None else '-'})"
+            f"group {i}: {len(g.params)} params, weight decay "
+            + ("default" if g.weight_decay is None else f"{g.weight_decay:g}")
             for i, g in enumerate(recipe.resolution.groups)
         ]
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)

@@ -62,12 +62,12 @@ def lint_pattern(text: str, what: str) -> str | None:
     if text[0] in "'\"" or text[-1] in "'\"":
         return f"{text!r} has a stray quote; did you mean {stripped!r}?"
     if what != "regex" and any(c.isspace() for c in text):
-        parts = text.split()
+        parts = [p for p in re.split(r"[\s,;]+", text) if p]
         return f"{text!r} contains whitespace; write separate items: {parts!r}"
     if what != "regex" and "," in text:
         parts = [p.strip() for p in text.split(",") if p.strip()]
         return f"{text!r} contains ','; write separate items: {parts!r}"
-    if what == "glob" and (".*" in text or set(text) & _REGEX_ONLY):
+    if what == "glob" and set(text) & _REGEX_ONLY:
         return (
             f"glob {text!r} contains regex syntax; a glob uses '*' and '?' "
             f"(e.g. {_regex_to_glob_hint(text)!r}), or write it as a regex"

@@ -1,7 +1,8 @@
 """Resolve a group policy against a parameter table: decisions, merged groups, explanations.
 
-Matching is vectorized over the table (one pass per rule and criterion), so a
-100,000-parameter model resolves in well under a second.
+Resolution is vectorized over the table: each rule criterion is one pass over the names,
+and facets are decided with numpy arrays, so a 100,000-parameter model resolves in a
+fraction of a second.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
@@ -18,13 +19,15 @@ from .policy import GroupPolicy, Selector
 from .table import Param, ParamTable
 
 DEFAULT_SCHEDULE = "default"
-_DEFAULTS_SOURCE = "defaults"
-_BASE_SOURCE = "(base)"
+FACETS = ("lr", "weight_decay", "frozen", "schedule", "layer_decay")
+_DEFAULTS = -2  # source index of the defaults table
+_UNSET = -1  # no rule and no default: the base value
+_LOWEST = np.iinfo(np.int64).min
 
 
 @dataclasses.dataclass(frozen=True)
 class Decision:
-    """What one parameter resolved to, and which rule decided each facet."""
+    """What one parameter (or alias) resolved to, and who decided each facet."""
 
     name: str
     lr: float
@@ -36,9 +39,8 @@ class Decision:
     sources: Mapping[str, str]
 
     @property
-    def settings(self) -> tuple[str, float, float]:
-        wd = -1.0 if self.weight_decay is None else self.weight_decay
-        return (self.schedule, self.lr, wd)
+    def settings(self) -> tuple[str, float, float | None]:
+        return (self.schedule, self.lr, self.weight_decay)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,12 +67,19 @@ class Group:
 
 @dataclasses.dataclass(frozen=True)
 class Resolution:
+    """The resolved groups, in a fixed order: sorted by ``(schedule, lr, weight_decay)``
+    (``weight_decay = None``, the optimizer default, before any number); each group lists its
+    canonical names in table order. ``frozen`` lists the excluded parameters in table order,
+    ``decisions`` has one entry per name (aliases included), ``aliases`` maps alias -> name."""
+
     groups: tuple[Group, ...]
     frozen: tuple[str, ...]
     decisions: Mapping[str, Decision]
     base_lr: float
+    aliases: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def group_of(self, name: str) -> int | None:
+        name = self.aliases.get(name, name)
         for i, g in enumerate(self.groups):
             if name in g.params:
                 return i
@@ -86,25 +95,24 @@ class Resolution:
         if d.frozen:
             return f"{name}: frozen (excluded from the optimizer) by {d.sources['frozen']}"
         layer = "" if d.layer_id is None else f", layer {d.layer_id}"
+        decay = f", layer decay <- {d.sources['layer_decay']}" if "layer_decay" in d.sources else ""
         wd = "optimizer default" if d.weight_decay is None else f"{d.weight_decay:g}"
-        lines = [
-            f"{name}: group {self.group_of(name)}{layer}",
-            f"  lr            {d.lr:.6g} (x{d.lr_scale:.6g} of base {self.base_lr:g})"
-            f"  <- {d.sources['lr']}"
-            + (
-                f", layer decay <- {d.sources['layer_decay']}" if "layer_decay" in d.sources else ""
-            ),
-            f"  weight_decay  {wd}  <- {d.sources['weight_decay']}",
-            f"  schedule      {d.schedule}  <- {d.sources['schedule']}",
-        ]
-        return "\n".join(lines)
+        return "\n".join(
+            [
+                f"{name}: group {self.group_of(name)}{layer}",
+                f"  lr            {d.lr:.6g} (x{d.lr_scale:.6g} of base {self.base_lr:g})"
+                f"  <- {d.sources['lr']}{decay}",
+                f"  weight_decay  {wd}  <- {d.sources['weight_decay']}",
+                f"  schedule      {d.schedule}  <- {d.sources['schedule']}",
+            ]
+        )
 
     def table(self) -> str:
         """A printable table of the groups."""
         rows = [("group", "params", "lr", "x base", "weight_decay", "schedule", "decided by")]
         for i, g in enumerate(self.groups):
             wd = "default" if g.weight_decay is None else f"{g.weight_decay:g}"
-            by = "; ".join(f"{k}: {','.join(v)}" for k, v in g.provenance.items())
+            by = "; ".join(f"{k}: {', '.join(v)}" for k, v in g.provenance.items())
             rows.append(
                 (str(i), str(len(g.params)), f"{g.lr:.4g}", f"{g.lr_scale:.4g}", wd, g.schedule, by)
             )
@@ -117,6 +125,48 @@ class Resolution:
         )
 
 
+# -- the resolver -----------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Rows:
+    """The table flattened to one row per name (aliases included), as parallel arrays."""
+
+    names: list[str]
+    params: list[Param]
+    owner: np.ndarray  # index of the canonical row of each row
+    trainable: np.ndarray
+    ndim: np.ndarray
+    layer: np.ndarray  # layer id, -1 if none
+
+    @classmethod
+    def of(cls, table: ParamTable, policy: GroupPolicy) -> _Rows:
+        names, params, owner = [], [], []
+        for p in table:
+            canonical = len(names)
+            names.append(p.name)
+            params.append(p)
+            owner.append(canonical)
+            for alias in p.aliases:
+                names.append(alias)
+                params.append(p)
+                owner.append(canonical)
+        trainable = np.fromiter((p.trainable for p in params), bool, len(params))
+        ndim = np.fromiter((len(p.shape) for p in params), np.int64, len(params))
+        return cls(names, params, np.asarray(owner), trainable, ndim, _layer_ids(policy, names))
+
+
+@dataclasses.dataclass
+class _Facet:
+    """Per-row winner of one facet: priority, source (rule index, _DEFAULTS or _UNSET),
+    kind (0 unset, 1 absolute or set, 2 multiplier) and numeric value."""
+
+    priority: np.ndarray
+    source: np.ndarray
+    kind: np.ndarray
+    value: np.ndarray
+
+
 def resolve(
     policy: GroupPolicy,
     table: ParamTable,
@@ -124,10 +174,8 @@ def resolve(
     schedules: set[str] | frozenset[str] = frozenset({DEFAULT_SCHEDULE}),
 ) -> Resolution:
     """Decide every parameter's settings and merge them into the minimal set of groups."""
-    rows, owner = _name_rows(table)
-    names = [name for name, _ in rows]
-    layer_ids = _layer_ids(policy, names)
-    masks = [_select(rule.match, rows, layer_ids) for rule in policy.rules]
+    rows = _Rows.of(table, policy)
+    masks = [_select(rule.match, rows) for rule in policy.rules]
     for i, (rule, mask) in enumerate(zip(policy.rules, masks, strict=True)):
         if not rule.optional and not mask.any():
             raise SpecError(
@@ -141,67 +189,56 @@ def resolve(
                 f"names an unknown schedule {rule.schedule!r}; "
                 f"known: {', '.join(sorted(schedules))}",
             )
-    facets = _facets(policy, masks, names)
-    matched_any = np.zeros(len(rows), dtype=bool)
-    for mask in masks:
-        matched_any |= mask
-    decisions: dict[str, Decision] = {}
-    max_id = _max_id(policy, layer_ids, rows)
-    for i, (name, param) in enumerate(rows):
-        if param.trainable and not matched_any[i] and policy.defaults is None:
+    if policy.defaults is None:
+        covered = np.logical_or.reduce(masks) if masks else np.zeros(len(rows.names), bool)
+        missing = np.flatnonzero(rows.trainable & ~covered)
+        if missing.shape[0]:
             raise SpecError(
                 "groups",
-                f"parameter {name!r} matches no rule and groups.defaults is not set; "
-                "add a rule for it or a defaults table",
+                f"parameter {rows.names[missing[0]]!r} matches no rule and groups.defaults is "
+                f"not set ({missing.shape[0]} such parameters); add a rule for it or a "
+                "defaults table",
             )
-        decisions[name] = _decide(i, name, param, policy, facets, layer_ids[i], max_id, base_lr)
-    _check_aliases(table, decisions)
-    return _merge(table, decisions, base_lr, owner)
+    schedule_names = sorted(schedules | {DEFAULT_SCHEDULE})
+    facets = {f: _decide_facet(f, policy, masks, rows, schedule_names) for f in FACETS}
+    values = _values(policy, facets, rows, base_lr, schedule_names)
+    _check_aliases(rows, values)
+    return _merge(policy, rows, facets, values, base_lr, schedule_names)
 
 
-def _name_rows(table: ParamTable) -> tuple[list[tuple[str, Param]], dict[str, str]]:
-    rows: list[tuple[str, Param]] = []
-    owner: dict[str, str] = {}
-    for p in table:
-        rows.append((p.name, p))
-        for alias in p.aliases:
-            rows.append((alias, p))
-            owner[alias] = p.name
-    return rows, owner
-
-
-def _select(
-    sel: Selector, rows: list[tuple[str, Param]], layer_ids: list[int | None]
-) -> np.ndarray:
-    n = len(rows)
+def _select(sel: Selector, rows: _Rows) -> np.ndarray:
+    n = len(rows.names)
     mask = np.ones(n, dtype=bool)
 
-    def narrow(test) -> None:
+    def narrow(test, over: list) -> None:
         index = np.flatnonzero(mask)
-        keep = np.fromiter((test(int(i)) for i in index), dtype=bool, count=index.shape[0])
+        items = over if index.shape[0] == n else [over[i] for i in index]
+        keep = np.fromiter(map(test, items), dtype=bool, count=index.shape[0])
         mask[index[~keep]] = False
 
+    if sel.ndim:
+        mask &= np.isin(rows.ndim, sel.ndim)
+    if sel.layers is not None:
+        mask &= (rows.layer >= sel.layers[0]) & (rows.layer <= sel.layers[1])
     if sel.prefix:
-        narrow(lambda i: rows[i][0].startswith(sel.prefix))
+        prefixes = sel.prefix
+        narrow(lambda name: name.startswith(prefixes), rows.names)
     if sel.contains:
-        narrow(lambda i: any(part in rows[i][0] for part in sel.contains))
+        parts = sel.contains
+        narrow(lambda name: any(part in name for part in parts), rows.names)
     if sel.name:
-        exact = set(sel.name)
-        narrow(lambda i: rows[i][0] in exact)
+        exact = frozenset(sel.name)
+        narrow(exact.__contains__, rows.names)
     if sel.glob or sel.regex:
-        patterns = [fnmatch.translate(g) for g in sel.glob] + [f"(?:{r})" for r in sel.regex]
-        combined = re.compile("|".join(f"(?:{p})" for p in patterns))
-        narrow(lambda i: combined.fullmatch(rows[i][0]) is not None)
+        patterns = [fnmatch.translate(g) for g in sel.glob] + list(sel.regex)
+        combined = re.compile("|".join(f"(?:{p})" for p in patterns)).fullmatch
+        narrow(lambda name: combined(name) is not None, rows.names)
     if sel.tags:
         wanted = frozenset(sel.tags)
-        narrow(lambda i: not rows[i][1].tags.isdisjoint(wanted))
-    if sel.ndim:
-        narrow(lambda i: rows[i][1].ndim in sel.ndim)
+        narrow(lambda p: not p.tags.isdisjoint(wanted), rows.params)
     if sel.shape is not None:
-        narrow(lambda i: rows[i][1].shape == sel.shape)
-    if sel.layers is not None:
-        lo, hi = sel.layers
-        narrow(lambda i: layer_ids[i] is not None and lo <= layer_ids[i] <= hi)
+        shape = tuple(sel.shape)
+        narrow(lambda p: p.shape == shape, rows.params)
     return mask
 
 
@@ -214,180 +251,274 @@ def _describe_selector(sel: Selector) -> str:
     return ", ".join(parts)
 
 
-@dataclasses.dataclass
-class _Facet:
-    """Per-row winner of one facet: its priority, the rule index and the value."""
-
-    priority: np.ndarray
-    source: np.ndarray
-    values: list[object]
-
-
-def _facets(policy: GroupPolicy, masks: list[np.ndarray], names: list[str]) -> dict[str, _Facet]:
-    n = len(names)
-    out: dict[str, _Facet] = {}
-    for facet in ("lr", "weight_decay", "frozen", "schedule", "layer_decay"):
-        state = _Facet(np.full(n, -(10**9)), np.full(n, -1), [None] * n)
-        for r, (rule, mask) in enumerate(zip(policy.rules, masks, strict=True)):
-            effect = rule.effects().get(facet)
-            if effect is None:
-                continue
-            tie = mask & (state.priority == rule.priority) & (state.source >= 0)
-            for i in np.flatnonzero(tie):
-                if state.values[i] != effect:
-                    other = policy.rules[state.source[i]]
-                    raise SpecError(
-                        "groups.rules",
-                        f"rules {other.name!r} and {rule.name!r} (both priority {rule.priority}) "
-                        f"set {facet} of {names[i]!r} differently: {_show(state.values[i])} vs "
-                        f"{_show(effect)}; give one a higher priority",
-                    )
-            better = np.flatnonzero(mask & (state.priority < rule.priority))
-            state.priority[better] = rule.priority
-            state.source[better] = r
-            for i in better:
-                state.values[i] = effect
-        out[facet] = state
-    return out
+def _encode(facet: str, effect: object, schedule_names: list[str]) -> tuple[int, float]:
+    """A facet effect as (kind, value): kind 1 absolute/set, 2 multiplier."""
+    if facet in ("lr", "weight_decay"):
+        how, value = effect  # type: ignore[misc]
+        return (1 if how == "abs" else 2), float(value)
+    if facet == "schedule":
+        return 1, float(schedule_names.index(str(effect)))
+    return 1, float(effect)  # frozen (bool) and layer_decay (rate)
 
 
-def _show(effect: object) -> str:
-    if isinstance(effect, tuple):
-        kind, value = effect
-        return f"{'x' if kind == 'mult' else ''}{value:g}"
+def _default_effect(facet: str, policy: GroupPolicy) -> object:
+    d = policy.defaults
+    if d is None:
+        return None
+    if facet == "lr":
+        return (
+            ("abs", d.lr)
+            if d.lr is not None
+            else ("mult", d.lr_mult)
+            if d.lr_mult is not None
+            else None
+        )
+    if facet == "weight_decay":
+        return None if d.weight_decay is None else ("abs", d.weight_decay)
+    if facet == "schedule":
+        return d.schedule
+    return None
+
+
+def _decide_facet(facet, policy, masks, rows, schedule_names) -> _Facet:
+    n = len(rows.names)
+    state = _Facet(
+        np.full(n, _LOWEST, np.int64), np.full(n, _UNSET), np.zeros(n, np.int8), np.zeros(n)
+    )
+    default = _default_effect(facet, policy)
+    if default is not None:
+        state.kind[:], state.value[:] = _encode(facet, default, schedule_names)
+        state.source[:] = _DEFAULTS
+    # A tie only matters at the priority that decides: a conflict stays pending until a
+    # higher-priority rule overrides that row, so the outcome does not depend on rule order.
+    pending: dict[int, SpecError] = {}
+    for r, (rule, mask) in enumerate(zip(policy.rules, masks, strict=True)):
+        effect = rule.effects().get(facet)
+        if effect is None:
+            continue
+        kind, value = _encode(facet, effect, schedule_names)
+        clash = mask & (state.priority == rule.priority) & (state.source >= 0)
+        clash &= (state.kind != kind) | (state.value != value)
+        for i in np.flatnonzero(clash):
+            if int(i) not in pending:
+                other = policy.rules[state.source[i]]
+                pending[int(i)] = SpecError(
+                    "groups.rules",
+                    f"rules {other.name!r} and {rule.name!r} (both priority {rule.priority}) "
+                    f"set {facet} of {rows.names[i]!r} differently: "
+                    f"{_show(facet, other.effects()[facet])} vs {_show(facet, effect)}; "
+                    "give one a higher priority",
+                )
+        better = np.flatnonzero(mask & (state.priority < rule.priority))
+        state.priority[better] = rule.priority
+        state.source[better] = r
+        state.kind[better] = kind
+        state.value[better] = value
+        for i in better:
+            pending.pop(int(i), None)
+    if pending:
+        raise pending[min(pending)]
+    return state
+
+
+def _show(facet: str, effect: object) -> str:
+    if facet in ("lr", "weight_decay"):
+        how, value = effect  # type: ignore[misc]
+        return f"{'x' if how == 'mult' else ''}{value:g}"
     return repr(effect)
 
 
-def _layer_ids(policy: GroupPolicy, names: list[str]) -> list[int | None]:
+def _layer_ids(policy: GroupPolicy, names: list[str]) -> np.ndarray:
+    """Each name's layer id (-1: none): an explicit ``ids`` glob first, else the pattern."""
+    out = np.full(len(names), -1, dtype=np.int64)
     layers = policy.layers
     if layers is None:
-        return [None] * len(names)
-    explicit = [(re.compile(fnmatch.translate(g)), i) for g, i in layers.ids]
-    pattern = re.compile(layers.pattern) if layers.pattern else None
-    out: list[int | None] = []
-    for name in names:
-        found: int | None = None
-        for glob, layer in explicit:
-            if glob.fullmatch(name):
-                found = layer
-                break
-        if found is None and pattern is not None:
-            m = pattern.search(name)
-            if m and m.group(1) is not None and m.group(1).isdigit():
-                found = int(m.group(1)) + layers.offset
-        out.append(found)
+        return out
+    explicit = None
+    if layers.ids:
+        alternatives = "|".join(
+            f"(?P<g{i}>{fnmatch.translate(glob)})" for i, (glob, _) in enumerate(layers.ids)
+        )
+        explicit = re.compile(alternatives).fullmatch
+    ids = [layer for _, layer in layers.ids]
+    search = re.compile(layers.pattern).search if layers.pattern else None
+    offset = layers.offset
+    for j, name in enumerate(names):
+        m = explicit(name) if explicit is not None else None
+        if m is not None:
+            out[j] = ids[int(m.lastgroup[1:])]
+            continue
+        m = search(name) if search is not None else None
+        if m is not None:
+            captured = m.group(1)
+            if captured is not None and captured.isdigit():
+                out[j] = int(captured) + offset
     return out
 
 
-def _max_id(policy: GroupPolicy, layer_ids: list[int | None], rows) -> int | None:
-    if policy.layers is None:
-        return None
-    if policy.layers.max_id is not None:
-        return policy.layers.max_id
-    ids = [i for i, (_, p) in zip(layer_ids, rows, strict=True) if i is not None and p.trainable]
-    return max(ids) if ids else None
+@dataclasses.dataclass
+class _Values:
+    lr: np.ndarray
+    weight_decay: np.ndarray  # NaN: optimizer default
+    schedule: np.ndarray  # index into schedule names
+    frozen: np.ndarray
+    decayed: np.ndarray  # layer decay applied
 
 
-def _decide(i, name, param, policy, facets, layer_id, max_id, base_lr) -> Decision:
-    defaults = policy.defaults
-    sources: dict[str, str] = {}
-
-    def pick(facet: str, default: object) -> object:
-        state = facets[facet]
-        if state.source[i] >= 0:
-            sources[facet] = f"rule {policy.rules[state.source[i]].name!r}"
-            return state.values[i]
-        sources[facet] = _DEFAULTS_SOURCE if default is not None else _BASE_SOURCE
-        return default
-
-    frozen = bool(pick("frozen", None)) or not param.trainable
-    if not param.trainable:
-        sources["frozen"] = "trainable = false in the table"
-    default_lr = None
-    if defaults is not None and defaults.lr is not None:
-        default_lr = ("abs", defaults.lr)
-    elif defaults is not None and defaults.lr_mult is not None:
-        default_lr = ("mult", defaults.lr_mult)
-    lr_effect = pick("lr", default_lr)
-    lr = (
-        base_lr
-        if lr_effect is None
-        else (lr_effect[1] if lr_effect[0] == "abs" else base_lr * lr_effect[1])
-    )
-    rate = pick("layer_decay", None)
-    if rate is None:
-        sources.pop("layer_decay")
-    elif not frozen:
-        if layer_id is None or max_id is None:
+def _values(policy, facets, rows: _Rows, base_lr: float, schedule_names) -> _Values:
+    f = facets
+    frozen = ((f["frozen"].kind == 1) & (f["frozen"].value == 1.0)) | ~rows.trainable
+    lr = np.where(f["lr"].kind == 1, f["lr"].value, base_lr)
+    lr = np.where(f["lr"].kind == 2, base_lr * f["lr"].value, lr)
+    decayed = (f["layer_decay"].kind == 1) & ~frozen
+    if decayed.any():
+        missing = np.flatnonzero(decayed & (rows.layer < 0))
+        if missing.shape[0]:
+            i = missing[0]
+            rule = policy.rules[f["layer_decay"].source[i]]
             raise SpecError(
                 "groups.layers",
-                f"parameter {name!r} gets layer decay from {sources['layer_decay']} but has no "
-                "layer id; extend groups.layers.pattern or add it to groups.layers.ids",
+                f"parameter {rows.names[i]!r} gets layer decay from rule {rule.name!r} but has "
+                "no layer id; extend groups.layers.pattern or add it to groups.layers.ids",
             )
-        lr = lr * rate ** (max_id - layer_id)
-    default_wd = defaults.weight_decay if defaults is not None else None
-    wd_effect = pick("weight_decay", None if default_wd is None else ("abs", default_wd))
-    if wd_effect is None:
-        wd = None
-    elif wd_effect[0] == "abs":
-        wd = wd_effect[1]
-    else:
-        if default_wd is None:
+        top = policy.layers.max_id
+        if top is None:
+            top = int(rows.layer[(rows.layer >= 0) & rows.trainable].max())
+        index = np.flatnonzero(decayed)
+        lr[index] = lr[index] * f["layer_decay"].value[index] ** (top - rows.layer[index])
+    wd_state = f["weight_decay"]
+    wd = np.where(wd_state.kind == 1, wd_state.value, np.nan)
+    scaled = np.flatnonzero((wd_state.kind == 2) & ~frozen)
+    if scaled.shape[0]:
+        default = policy.defaults.weight_decay if policy.defaults is not None else None
+        if default is None:
+            rule = policy.rules[wd_state.source[scaled[0]]]
             raise SpecError(
                 "groups.defaults.weight_decay",
-                f"is needed: {sources['weight_decay']} scales it (wd_mult) for {name!r}",
+                f"is needed: rule {rule.name!r} scales it (wd_mult) for {rows.names[scaled[0]]!r}",
             )
-        wd = default_wd * wd_effect[1]
-    default_schedule = defaults.schedule if defaults is not None and defaults.schedule else None
-    schedule = pick("schedule", default_schedule) or DEFAULT_SCHEDULE
-    return Decision(
-        name, float(lr), float(lr / base_lr), wd, str(schedule), frozen, layer_id, sources
-    )
+        wd[scaled] = default * wd_state.value[scaled]
+    schedule = np.where(
+        f["schedule"].kind == 1, f["schedule"].value, schedule_names.index(DEFAULT_SCHEDULE)
+    ).astype(np.int64)
+    return _Values(lr, wd, schedule, frozen, decayed)
 
 
-def _check_aliases(table: ParamTable, decisions: dict[str, Decision]) -> None:
-    for p in table:
-        main = decisions[p.name]
-        for alias in p.aliases:
-            other = decisions[alias]
-            if (other.settings, other.frozen) != (main.settings, main.frozen):
-                raise SpecError(
-                    "groups",
-                    f"tied parameter {p.name!r} and its alias {alias!r} resolve differently "
-                    f"(lr {main.lr:g} vs {other.lr:g}, weight_decay {main.weight_decay} vs "
-                    f"{other.weight_decay}, schedule {main.schedule} vs {other.schedule}, frozen "
-                    f"{main.frozen} vs {other.frozen}); make the rules select both names alike",
-                )
+def _check_aliases(rows: _Rows, v: _Values) -> None:
+    alias = np.flatnonzero(rows.owner != np.arange(len(rows.names)))
+    if not alias.shape[0]:
+        return
+    main = rows.owner[alias]
+    same = (v.lr[alias] == v.lr[main]) & (v.schedule[alias] == v.schedule[main])
+    same &= (v.frozen[alias] == v.frozen[main]) | (v.frozen[alias] & v.frozen[main])
+    wa, wm = v.weight_decay[alias], v.weight_decay[main]
+    same &= (wa == wm) | (np.isnan(wa) & np.isnan(wm))
+    bad = np.flatnonzero(~same)
+    if bad.shape[0]:
+        a, m = int(alias[bad[0]]), int(main[bad[0]])
+        raise SpecError(
+            "groups",
+            f"tied parameter {rows.names[m]!r} and its alias {rows.names[a]!r} resolve "
+            f"differently (lr {v.lr[m]:g} vs {v.lr[a]:g}, weight_decay {_wd(v, m)} vs "
+            f"{_wd(v, a)}, frozen {bool(v.frozen[m])} vs {bool(v.frozen[a])}); make the "
+            "rules select both names alike",
+        )
 
 
-def _merge(table: ParamTable, decisions: dict[str, Decision], base_lr: float, owner) -> Resolution:
-    buckets: dict[tuple[str, float, float], list[str]] = {}
-    frozen: list[str] = []
-    for p in table:
-        d = decisions[p.name]
-        if d.frozen:
-            frozen.append(p.name)
-            continue
-        buckets.setdefault(d.settings, []).append(p.name)
+def _wd(v: _Values, i: int) -> float | None:
+    x = v.weight_decay[i]
+    return None if np.isnan(x) else float(x)
+
+
+class _Decisions(Mapping[str, Decision]):
+    """Per-name decisions, built on access from the resolver's arrays."""
+
+    def __init__(self, policy, rows, facets, values, base_lr, schedule_names) -> None:
+        self._policy, self._rows, self._facets = policy, rows, facets
+        self._values, self._base, self._schedules = values, base_lr, schedule_names
+        self._index = {name: i for i, name in enumerate(rows.names)}
+
+    def __getitem__(self, name: str) -> Decision:
+        i = self._index[name]
+        v = self._values
+        sources = {}
+        for facet in FACETS:
+            source = _source_name(self._policy, int(self._facets[facet].source[i]))
+            if facet == "layer_decay" and not v.decayed[i]:
+                continue
+            sources[facet] = source
+        if not self._rows.trainable[i]:
+            sources["frozen"] = "trainable = false in the table"
+        layer = int(self._rows.layer[i])
+        return Decision(
+            name,
+            float(v.lr[i]),
+            float(v.lr[i] / self._base),
+            _wd(v, i),
+            self._schedules[v.schedule[i]],
+            bool(v.frozen[i]),
+            None if layer < 0 else layer,
+            sources,
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
+def _source_name(policy: GroupPolicy, source: int) -> str:
+    if source >= 0:
+        return f"rule {policy.rules[source].name!r}"
+    return "defaults" if source == _DEFAULTS else "(base)"
+
+
+def _merge(policy, rows: _Rows, facets, v: _Values, base_lr: float, schedule_names) -> Resolution:
+    canonical = np.flatnonzero(rows.owner == np.arange(len(rows.names)))
+    frozen = canonical[v.frozen[canonical]]
+    live = canonical[~v.frozen[canonical]]
+    wd_key = np.where(np.isnan(v.weight_decay[live]), -1.0, v.weight_decay[live])
+    # sort by (schedule, lr, weight_decay), then table order inside a group
+    order = np.lexsort((live, wd_key, v.lr[live], v.schedule[live]))
+    members = live[order]
+    keys = np.stack([v.schedule[members].astype(np.float64), v.lr[members], wd_key[order]])
+    starts = np.flatnonzero(np.r_[True, np.any(keys[:, 1:] != keys[:, :-1], axis=0)])
+    starts = starts[: members.shape[0]]  # no live parameter (all frozen): no group
+    group_of = np.cumsum(np.r_[True, np.any(keys[:, 1:] != keys[:, :-1], axis=0)]) - 1
+    provenance: list[dict[str, tuple[str, ...]]] = [{} for _ in starts]
+    for facet in ("lr", "layer_decay", "weight_decay", "schedule"):
+        keep = v.decayed[members] if facet == "layer_decay" else np.ones(members.shape[0], bool)
+        # distinct (group, source) pairs in one pass; sources are >= -2
+        pairs = np.unique(
+            group_of[keep] * (len(policy.rules) + 2) + facets[facet].source[members][keep] + 2
+        )
+        for pair in pairs.tolist():
+            g, source = divmod(pair, len(policy.rules) + 2)
+            provenance[g].setdefault(facet, ())
+            provenance[g][facet] += (_source_name(policy, source - 2),)
+    for prov in provenance:
+        for facet, names in prov.items():
+            prov[facet] = tuple(sorted(names))
     groups = []
-    for key in sorted(buckets):
-        members = buckets[key]
-        first = decisions[members[0]]
-        provenance: dict[str, tuple[str, ...]] = {}
-        for facet in ("lr", "layer_decay", "weight_decay", "schedule"):
-            seen = sorted(
-                {decisions[m].sources[facet] for m in members if facet in decisions[m].sources}
-            )
-            if seen:
-                provenance[facet] = tuple(seen)
+    for g, (lo, hi) in enumerate(zip(starts, [*starts[1:], members.shape[0]], strict=True)):
+        idx = members[lo:hi]
+        first = int(idx[0])
         groups.append(
             Group(
-                tuple(members),
-                first.lr,
-                first.lr_scale,
-                first.weight_decay,
-                first.schedule,
-                provenance,
+                tuple(rows.names[i] for i in idx),
+                float(v.lr[first]),
+                float(v.lr[first] / base_lr),
+                _wd(v, first),
+                schedule_names[v.schedule[first]],
+                provenance[g],
             )
         )
-    return Resolution(tuple(groups), tuple(frozen), decisions, base_lr)
+    aliases = {
+        rows.names[i]: rows.names[rows.owner[i]]
+        for i in np.flatnonzero(rows.owner != np.arange(len(rows.names)))
+    }
+    decisions = _Decisions(policy, rows, facets, v, base_lr, schedule_names)
+    return Resolution(
+        tuple(groups), tuple(rows.names[i] for i in frozen), decisions, base_lr, aliases
+    )
