@@ -34,11 +34,13 @@ from .families import (
     Polynomial,
     Step,
 )
+from .fingerprint import fingerprint
 from .node import NODE_TYPES, Schedule, from_dict
 from .piecewise import PiecewiseConstant, PiecewiseInterpolate
 from .policy import GroupPolicy
 from .recipe import Recipe, load
 from .resolve import Decision, Group, Resolution, resolve
+from .stepper import Stepper
 from .table import Param, ParamTable
 
 __version__ = "0.1.0"
@@ -98,11 +100,13 @@ __all__ = [
     "Schedule",
     "SpecError",
     "StepRangeError",
+    "Stepper",
     "clamp",
     "constant",
     "cosine",
     "cyclic",
     "exponential",
+    "fingerprint",
     "from_dict",
     "geometric",
     "inverse_sqrt",

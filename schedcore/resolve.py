@@ -501,7 +501,8 @@ def _merge(policy, rows: _Rows, facets, v: _Values, base_lr: float, schedule_nam
         for facet, names in prov.items():
             prov[facet] = tuple(sorted(names))
     groups = []
-    for g, (lo, hi) in enumerate(zip(starts, [*starts[1:], members.shape[0]], strict=True)):
+    ends = [*starts[1:], members.shape[0]][: len(starts)]
+    for g, (lo, hi) in enumerate(zip(starts, ends, strict=True)):
         idx = members[lo:hi]
         first = int(idx[0])
         groups.append(

@@ -10,8 +10,9 @@ import csv
 import sys
 
 import transformers
-from schedcore_torch import param_table
 from torch import nn
+
+from schedcore_torch import param_table
 
 
 class BertTest(nn.Module):

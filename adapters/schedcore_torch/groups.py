@@ -1,0 +1,42 @@
+"""Optimizer param_groups for a torch model, from a recipe's group policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from schedcore import Recipe
+from schedcore.resolve import Resolution
+
+from .table import param_table
+
+
+def param_groups(model: nn.Module, recipe: Recipe) -> list[dict[str, Any]]:
+    """The recipe's groups for ``model``, ready for any ``torch.optim`` optimizer.
+
+    Each group holds ``(name, tensor)`` params (torch records ``param_names``), its absolute
+    ``lr``, its ``weight_decay`` (left out when the policy leaves it to the optimizer),
+    ``lr_scale`` (the lr relative to the recipe's base lr, for tools that read it) and the
+    name of its ``schedule``, which :func:`schedcore_torch.scheduler` follows.
+    """
+    table, tensors = param_table(model)
+    resolution = recipe.bind(table).resolution
+    assert resolution is not None
+    return groups_from(resolution, tensors)
+
+
+def groups_from(resolution: Resolution, tensors: dict[str, nn.Parameter]) -> list[dict[str, Any]]:
+    """Optimizer groups for resolved groups, given each canonical name's tensor."""
+    groups = []
+    for g in resolution.groups:
+        group: dict[str, Any] = {
+            "params": [(name, tensors[name]) for name in g.params],
+            "lr": g.lr,
+            "lr_scale": g.lr_scale,
+            "schedule": g.schedule,
+        }
+        if g.weight_decay is not None:
+            group["weight_decay"] = g.weight_decay
+        groups.append(group)
+    return groups
