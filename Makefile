@@ -126,3 +126,4 @@ distclean: clean clean-venvs
 bench: $(VENV_STAMP)
 	cd benchmarks && ../$(VENV)/bin/python bench_curve.py
 	cd benchmarks && ../$(VENV)/bin/python bench_groups.py
+	cd benchmarks && ../$(VENV)/bin/python bench_torch_scheduler.py

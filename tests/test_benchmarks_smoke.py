@@ -33,6 +33,13 @@ def test_groups_benchmark_runs(capsys):
     assert "schedcore resolve" in capsys.readouterr().out
 
 
+def test_torch_scheduler_benchmark_runs(capsys):
+    import bench_torch_scheduler
+
+    assert bench_torch_scheduler.main(["--quick"]) == 0
+    assert "RecipeLR / CosineAnnealingLR" in capsys.readouterr().out
+
+
 def test_seed_style_grouping_matches_schedcore_on_the_benchmark_table():
     import bench_groups
 

@@ -1,0 +1,302 @@
+"""schedcore_torch.scheduler: exact lrs, resume, checkpoints in a new process, compile, DDP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+import schedcore as sc
+import schedcore_torch as st
+
+RECIPE = {
+    "lr": 0.1,
+    "training": {"total_steps": 60},
+    "schedule": {"warmup": 10, "decay": "cosine", "min_lr_ratio": 0.05},
+    "schedules": {"head": {"type": "linear", "steps": 60, "start": 1.0, "end": 0.0}},
+    "groups": {
+        "defaults": {"weight_decay": 0.01},
+        "rules": [
+            {"name": "head", "match": {"prefix": "head."}, "lr": 0.5, "schedule": "head"},
+            {"name": "no_decay", "match": {"tags": ["bias"]}, "weight_decay": 0.0},
+        ],
+    },
+}
+
+
+class Net(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = torch.nn.Linear(3, 3)
+        self.head = torch.nn.Linear(3, 1)
+
+
+def applied_lrs(opt, sched, steps: int) -> np.ndarray:
+    """The lr each group holds when update k runs, for k in range(steps)."""
+    out = []
+    for _ in range(steps):
+        out.append([float(g["lr"]) for g in opt.param_groups])
+        opt.step()
+        sched.step()
+    return np.array(out).T
+
+
+def test_lrs_equal_the_core_per_group_with_named_schedules():
+    recipe = sc.load(RECIPE)
+    model = Net()
+    opt, sched = st.build(model, recipe)
+    got = applied_lrs(opt, sched, 90)  # 30 steps past the end
+    expected = recipe.bind(st.param_table(model)[0]).lr(np.arange(90))
+    np.testing.assert_array_equal(got, expected)
+    assert sched.get_last_lr() == [float(g["lr"]) for g in opt.param_groups]
+    assert sorted({g["schedule"] for g in opt.param_groups}) == ["default", "head"]
+
+
+def test_each_distinct_schedule_is_evaluated_once_per_step():
+    recipe = sc.load(RECIPE)
+    model = torch.nn.ModuleDict({f"m{i}": torch.nn.Linear(2, 2) for i in range(25)})
+    model["head"] = torch.nn.Linear(2, 2)
+    opt, sched = st.build(
+        model,
+        sc.load(
+            {
+                **RECIPE,
+                "groups": {
+                    "defaults": {},
+                    "rules": [
+                        {"name": f"g{i}", "match": {"prefix": f"m{i}."}, "lr_mult": 1 + i / 10}
+                        for i in range(25)
+                    ]
+                    + [RECIPE["groups"]["rules"][0]],
+                },
+            }
+        ),
+    )
+    assert len(opt.param_groups) == 26 and len(sched._steppers) == 2
+    assert recipe.schedule is not None
+
+
+def test_state_dict_is_plain_data_and_resume_is_bit_identical(tmp_path):
+    recipe = sc.load(RECIPE)
+    model = Net()
+    opt, sched = st.build(model, recipe)
+    full = applied_lrs(opt, sched, 40)
+
+    model = Net()
+    opt, sched = st.build(model, recipe)
+    first = applied_lrs(opt, sched, 17)
+    path = tmp_path / "ckpt.pt"
+    torch.save({"opt": opt.state_dict(), "sched": sched.state_dict()}, path)
+    state = torch.load(path, weights_only=True)
+
+    model2 = Net()
+    opt2, sched2 = st.build(model2, recipe)
+    opt2.load_state_dict(state["opt"])
+    sched2.load_state_dict(state["sched"])
+    rest = applied_lrs(opt2, sched2, 23)
+    np.testing.assert_array_equal(np.concatenate([first, rest], axis=1), full)
+
+
+def test_loading_state_from_another_schedule_raises_unless_allowed():
+    model = Net()
+    opt, sched = st.build(model, sc.load(RECIPE))
+    applied_lrs(opt, sched, 5)
+    state = sched.state_dict()
+    changed = sc.load({**RECIPE, "schedule": {"warmup": 10, "decay": "linear"}})
+    _, sched2 = st.build(Net(), changed)
+    with pytest.raises(ValueError, match="different schedule"):
+        sched2.load_state_dict(state)
+    sched2.load_state_dict(state, allow_schedule_change=True)
+    assert sched2.last_epoch == 5
+
+
+def test_unknown_group_schedule_is_a_clear_error():
+    opt = torch.optim.SGD(
+        [{"params": [torch.zeros(1, requires_grad=True)], "schedule": "nope"}], lr=0.1
+    )
+    with pytest.raises(ValueError, match=r"param_groups\[0\]\['schedule'\] is 'nope'"):
+        st.scheduler(opt, sc.load(RECIPE))
+
+
+RESUME_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import torch
+    import schedcore as sc
+    import schedcore_torch as st
+
+    recipe_path, ckpt, mode, steps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    recipe = sc.load(recipe_path)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.LayerNorm(4))
+    opt, sched = st.build(model, recipe)
+    if mode == "resume":
+        state = torch.load(ckpt, weights_only=True)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+    lrs = []
+    x = torch.ones(2, 4)
+    for _ in range(steps):
+        lrs.append([g["lr"] for g in opt.param_groups])
+        model(x).square().sum().backward()
+        opt.step()
+        opt.zero_grad()
+        sched.step()
+    if mode == "save":
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
+                    "sched": sched.state_dict()}, ckpt)
+    print(json.dumps({"lrs": lrs, "params": [p.tolist() for p in model.parameters()]}))
+    """
+)
+
+
+def run_script(tmp_path, *args: str) -> dict:
+    import json
+
+    script = tmp_path / "resume.py"
+    script.write_text(RESUME_SCRIPT)
+    done = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_kill_and_resume_in_a_new_process(tmp_path):
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(
+        'lr = 0.01\n[training]\ntotal_steps = 30\n[schedule]\nwarmup = 5\ndecay = "cosine"\n'
+        "[groups.defaults]\nweight_decay = 0.1\n"
+        '[[groups.rules]]\nname = "norm"\nmatch = { tags = ["norm", "bias"] }\nweight_decay = 0.0\n'
+    )
+    ckpt = str(tmp_path / "ckpt.pt")
+    whole = run_script(tmp_path, str(recipe), ckpt, "none", "40")
+    first = run_script(tmp_path, str(recipe), ckpt, "save", "12")
+    rest = run_script(tmp_path, str(recipe), ckpt, "resume", "28")
+    assert first["lrs"] + rest["lrs"] == whole["lrs"]  # exact, past the end too
+    assert rest["params"] == whole["params"]  # the run itself continues bit-identically
+    recipe.write_text(recipe.read_text().replace('decay = "cosine"', 'decay = "linear"'))
+    script = tmp_path / "resume.py"
+    done = subprocess.run(
+        [sys.executable, str(script), str(recipe), ckpt, "resume", "3"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0 and "different schedule" in done.stderr
+
+
+@pytest.mark.slow
+def test_compiled_step_with_tensor_lr_compiles_once():
+    import torch._dynamo
+
+    torch._dynamo.reset()
+    recipe = sc.load(
+        {"lr": 0.01, "training": {"total_steps": 40}, "schedule": {"warmup": 5, "decay": "cosine"}}
+    )
+    model = torch.nn.Linear(4, 4)
+    groups = st.param_groups(model, recipe)
+    for g in groups:
+        g["lr"] = torch.tensor(g["lr"], dtype=torch.float64)
+    opt = torch.optim.AdamW(groups, lr=torch.tensor(0.01, dtype=torch.float64))
+    sched = st.scheduler(opt, recipe)
+    lr_tensor = opt.param_groups[0]["lr"]
+
+    @torch.compile(fullgraph=False)
+    def step():
+        opt.step()
+
+    torch._dynamo.utils.counters.clear()
+    seen = []
+    for _ in range(50):
+        model(torch.ones(1, 4)).sum().backward()
+        seen.append(float(opt.param_groups[0]["lr"]))
+        step()
+        opt.zero_grad()
+        sched.step()
+    assert opt.param_groups[0]["lr"] is lr_tensor  # updated in place, never replaced
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 1
+    np.testing.assert_array_equal(seen, recipe.lr(np.arange(50)))
+
+
+DDP_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys
+    import torch, torch.distributed as dist
+    import schedcore as sc, schedcore_torch as st
+
+    def main(rank, world, port, out):
+        os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", port
+        dist.init_process_group("gloo", rank=rank, world_size=world)
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(
+            torch.nn.Linear(4, 4), torch.nn.LayerNorm(4), torch.nn.Linear(4, 1)
+        )
+        ddp = torch.nn.parallel.DistributedDataParallel(model)
+        recipe = sc.load({"lr": 0.05, "training": {"total_steps": 20},
+                          "schedule": {"warmup": 4, "decay": "cosine"},
+                          "groups": {"defaults": {"weight_decay": 0.01}, "rules": [
+                              {"name": "head", "match": {"prefix": "2."}, "lr": 0.2},
+                              {"name": "nd", "match": {"tags": ["bias", "norm"]},
+                               "weight_decay": 0.0}]}})
+        opt, sched = st.build(ddp, recipe, optimizer=torch.optim.SGD)
+        names = [g["param_names"] for g in opt.param_groups]
+        lrs = []
+        for _ in range(25):
+            lrs.append([g["lr"] for g in opt.param_groups])
+            ddp(torch.randn(3, 4) + rank).sum().backward()
+            opt.step(); opt.zero_grad(); sched.step()
+        with open(f"{out}.{rank}", "w") as f:
+            json.dump({"lrs": lrs, "names": names}, f)
+        dist.destroy_process_group()
+
+    if __name__ == "__main__":
+        port, out = sys.argv[1], sys.argv[2]
+        torch.multiprocessing.spawn(main, args=(2, port, out), nprocs=2)
+    """
+)
+
+
+@pytest.mark.slow
+def test_ddp_two_ranks_apply_identical_lrs_equal_to_the_core(tmp_path):
+    import json
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    script = tmp_path / "ddp.py"
+    script.write_text(DDP_SCRIPT)
+    out = tmp_path / "lrs"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, str(script), port, str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    rank0 = json.loads((tmp_path / "lrs.0").read_text())
+    rank1 = json.loads((tmp_path / "lrs.1").read_text())
+    assert rank0 == rank1
+    # the DDP wrapper's "module." prefix is stripped: the rules saw the model's own names
+    assert rank0["names"] == [
+        ["0.bias", "1.weight", "1.bias"],
+        ["0.weight"],
+        ["2.bias"],
+        ["2.weight"],
+    ]
+    recipe = sc.load(
+        {"lr": 0.05, "training": {"total_steps": 20}, "schedule": {"warmup": 4, "decay": "cosine"}}
+    )
+    expected = recipe.schedule(np.arange(25))
+    got = np.array(rank0["lrs"]).T
+    np.testing.assert_array_equal(
+        got, np.array([0.05, 0.05, 0.2, 0.2])[:, None] * expected[None, :]
+    )
