@@ -10,7 +10,7 @@ import schedcore as sc
 import schedcore_torch as st
 from schedcore.examples import BERT_RECIPE
 
-from .models import BertTest
+from torch_bert_layered_lr import BertTest
 
 
 def names_by_group(groups):

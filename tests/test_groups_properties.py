@@ -1,0 +1,211 @@
+"""Property tests for group policies: random parameter tables against random rule sets.
+
+Each resolution is compared with the naive reference resolver in ``group_strategies``, and
+the structural promises are checked on every success: a partition of the trainable,
+non-frozen parameters; groups that never mix settings, in a documented order; independence
+from the order of the table and of the rules; ``explain`` that agrees with the groups.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import pytest
+from group_strategies import SCHEDULES, ExpectedErrors, expected, policies, tables
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from schedcore.errors import SpecError
+from schedcore.policy import GroupPolicy
+from schedcore.resolve import Resolution, resolve
+from schedcore.table import ParamTable
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+base_lrs = st.sampled_from((1e-4, 1e-3, 0.1))
+
+# Dead selectors: each matches no name in the strategies' universe (the last two only by
+# combining criteria or by a layer that does not exist).
+DEAD_MATCHES = (
+    {"prefix": "nowhere."},
+    {"name": "enc.layer.7.attn.weight"},
+    {"glob": "*.gamma"},
+    {"regex": r"enc\.layer\.7\..*"},
+    {"prefix": "head.", "tags": "embedding"},
+    {"contains": "LayerNorm", "ndim": 2},
+)
+
+
+def run(groups: dict[str, Any], table: ParamTable, base_lr: float) -> Resolution:
+    policy = GroupPolicy.from_dict(groups)  # the strategies only build loadable policies
+    return resolve(policy, table, base_lr, SCHEDULES)
+
+
+def outcome(groups: dict[str, Any], table: ParamTable, base_lr: float) -> Resolution | SpecError:
+    try:
+        return run(groups, table, base_lr)
+    except SpecError as err:
+        return err
+
+
+def shape_of(res: Resolution) -> list[tuple[frozenset[str], float, float | None, str]]:
+    """The groups as sets of names with their settings, in order."""
+    return [(frozenset(g.params), g.lr, g.weight_decay, g.schedule) for g in res.groups]
+
+
+def check_invariants(res: Resolution, table: ParamTable) -> None:
+    owner = {a: p.name for p in table for a in p.aliases}
+    # a partition of the trainable, non-frozen canonical names; frozen ones in none
+    placed = [name for g in res.groups for name in g.params]
+    assert len(placed) == len(set(placed)), "a parameter is in two groups"
+    live = [p.name for p in table if not res.decisions[p.name].frozen]
+    assert sorted(placed) == sorted(live)
+    assert set(res.frozen) == {p.name for p in table if res.decisions[p.name].frozen}
+    assert {p.name for p in table if not p.trainable} <= set(res.frozen)
+    assert not set(owner) & set(placed), "an alias was placed as a parameter of its own"
+    assert all(g.params for g in res.groups), "an empty group"
+    # merging never mixes settings, and is minimal
+    for g in res.groups:
+        for name in g.params:
+            d = res.decisions[name]
+            assert (d.lr, d.weight_decay, d.schedule) == (g.lr, g.weight_decay, g.schedule)
+            assert d.lr_scale == g.lr_scale
+            assert math.isclose(g.lr_scale * res.base_lr, g.lr, rel_tol=1e-12)
+    keys = [
+        (g.schedule, g.lr, -1.0 if g.weight_decay is None else g.weight_decay) for g in res.groups
+    ]
+    assert len(set(keys)) == len(keys), "two groups with identical settings"
+    # the documented order: sorted by (schedule, lr, weight_decay), None before numbers
+    assert keys == sorted(keys)
+    # tied names resolve alike and share the group of their canonical name
+    for alias, name in owner.items():
+        assert res.group_of(alias) == res.group_of(name)
+
+
+@SETTINGS
+@given(table=tables(), groups=policies(), base_lr=base_lrs)
+def test_resolution_matches_the_reference(table, groups, base_lr):
+    try:
+        want = expected(groups, table, base_lr)
+    except ExpectedErrors as exp:
+        event(f"error: {exp.errors[0].kind}")
+        with pytest.raises(SpecError) as info:
+            run(groups, table, base_lr)
+        assert exp.matches(str(info.value)), (str(info.value), exp.errors)
+        return
+    event("resolved")
+    res = run(groups, table, base_lr)
+    assert set(res.decisions) == set(want)
+    for name, w in want.items():
+        d = res.decisions[name]
+        assert d.frozen == w.frozen, name
+        assert d.layer_id == w.layer_id, name
+        if w.frozen:
+            continue
+        assert math.isclose(d.lr, w.lr, rel_tol=1e-12), (name, d.lr, w.lr)
+        assert d.weight_decay == w.weight_decay, name
+        assert d.schedule == w.schedule, name
+    check_invariants(res, table)
+
+
+@SETTINGS
+@given(table=tables(), groups=policies(), base_lr=base_lrs, data=st.data())
+def test_independent_of_table_order(table, groups, base_lr, data):
+    shuffled = ParamTable(tuple(data.draw(st.permutations(table.rows))))
+    first, second = outcome(groups, table, base_lr), outcome(groups, shuffled, base_lr)
+    assert isinstance(first, SpecError) == isinstance(second, SpecError), (first, second)
+    if isinstance(first, SpecError):
+        return
+    assert shape_of(first) == shape_of(second)
+    assert set(first.frozen) == set(second.frozen)
+    assert first.decisions == second.decisions
+
+
+@SETTINGS
+@given(table=tables(), groups=policies(), base_lr=base_lrs, data=st.data())
+def test_independent_of_rule_order(table, groups, base_lr, data):
+    """Precedence is by priority, never by position: reordering the rules changes neither
+    whether a policy is accepted nor what it resolves to."""
+    reordered = {**groups, "rules": data.draw(st.permutations(groups["rules"]))}
+    first, second = outcome(groups, table, base_lr), outcome(reordered, table, base_lr)
+    assert isinstance(first, SpecError) == isinstance(second, SpecError), (first, second)
+    if isinstance(first, SpecError):
+        return
+    assert shape_of(first) == shape_of(second)
+    assert first.frozen == second.frozen
+
+
+@SETTINGS
+@given(table=tables(), groups=policies(), base_lr=base_lrs)
+def test_explain_agrees_with_the_groups(table, groups, base_lr):
+    res = outcome(groups, table, base_lr)
+    if isinstance(res, SpecError):
+        return
+    owner = {a: p.name for p in table for a in p.aliases}
+    for name, d in res.decisions.items():
+        text = res.explain(name)
+        assert text.startswith(f"{name}: ")
+        if d.frozen:
+            assert "frozen" in text.splitlines()[0]
+            assert owner.get(name, name) in res.frozen
+            continue
+        head = re.match(rf"{re.escape(name)}: group (\d+)(?:, layer (\d+))?$", text.splitlines()[0])
+        assert head, text
+        index = int(head.group(1))
+        group = res.groups[index]
+        assert owner.get(name, name) in group.params
+        assert (int(head.group(2)) if head.group(2) else None) == d.layer_id
+        lr = re.search(r"^  lr\s+(\S+) ", text, re.M)
+        assert lr and lr.group(1) == f"{group.lr:.6g}", text
+        schedule = re.search(r"^  schedule\s+(\S+) ", text, re.M)
+        assert schedule and schedule.group(1) == group.schedule
+    with pytest.raises(KeyError):
+        res.explain("no.such.parameter")
+
+
+@SETTINGS
+@given(
+    table=tables(),
+    groups=policies(max_rules=4),
+    base_lr=base_lrs,
+    dead=st.sampled_from(DEAD_MATCHES),
+    data=st.data(),
+)
+def test_dead_rule_is_an_error_naming_the_rule(table, groups, base_lr, dead, data):
+    rules = list(groups["rules"])
+    at = data.draw(st.integers(0, len(rules)))
+    rules.insert(at, {"name": "dead", "match": dead, "weight_decay": 0.0})
+    groups = {**groups, "rules": rules}
+    with pytest.raises(SpecError) as info:
+        run(groups, table, base_lr)
+    err = info.value
+    # the first dead, non-optional rule is the one reported; "dead" unless an earlier one is
+    index = int(re.fullmatch(r"groups\.rules\[(\d+)\]", err.path).group(1))
+    assert index <= at
+    assert f"rule {rules[index]['name']!r} matches no parameter" in str(err)
+    assert "optional = true" in str(err)
+    if index == at:
+        event("the injected rule reported")
+
+
+@SETTINGS
+@given(
+    table=tables(),
+    groups=policies(max_rules=4),
+    base_lr=base_lrs,
+    dead=st.sampled_from(DEAD_MATCHES),
+    data=st.data(),
+)
+def test_optional_dead_rule_is_inert(table, groups, base_lr, dead, data):
+    rules = list(groups["rules"])
+    at = data.draw(st.integers(0, len(rules)))
+    extra = {"name": "dead", "match": dead, "optional": True, "lr": 1.0, "priority": 3}
+    with_dead = {**groups, "rules": [*rules[:at], extra, *rules[at:]]}
+    first, second = outcome(groups, table, base_lr), outcome(with_dead, table, base_lr)
+    assert isinstance(first, SpecError) == isinstance(second, SpecError), (first, second)
+    if isinstance(first, SpecError):
+        assert first.problem == second.problem
+        return
+    assert shape_of(first) == shape_of(second)
+    assert first.frozen == second.frozen
