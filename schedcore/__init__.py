@@ -6,6 +6,8 @@ Schedules are immutable step -> multiplier functions (``s(k)`` for one step,
 
 from __future__ import annotations
 
+from typing import Any
+
 from .combinators import (
     Clamp,
     PerEpoch,
@@ -65,12 +67,17 @@ onecycle = OneCycle
 sgdr = SGDR
 warmup = Warmup
 wsd = WarmupStableDecay
-product = Product
 scale = Scale
 clamp = Clamp
 shift = Shift
 repeat = Repeat
 per_epoch = PerEpoch
+
+
+def product(*factors: Schedule, schedules: Any = None) -> Product:
+    """The product of the schedules' values at each step: ``product(a, b)`` or
+    ``product(schedules=[a, b])``."""
+    return Product(schedules=factors if schedules is None else schedules)
 
 
 def sequence(*phases: Schedule | Phase | tuple[Schedule, int]) -> Sequence:

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .errors import SpecError
+from .errors import SpecError, StepRangeError
 from .families import (
     MULTIPLIER,
     POSITIVE_STEPS,
@@ -150,9 +150,19 @@ class Warmup(Schedule):
     def _check(self) -> None:
         if self.shape == "exponential" and self.start_factor == 0:
             raise SpecError("start_factor", "must be > 0 for an exponential warmup, got 0.0")
+        # the ramp's target is the schedule's value where the warmup hands over to it
+        at = 0 if self.prefix else self.steps
+        try:
+            self.schedule(at)
+        except StepRangeError as err:
+            raise SpecError(
+                "schedule" if self.prefix else "steps",
+                f"the schedule must be defined at step {at}, where the warmup hands over to it, "
+                f"but it raises: {err}; use after = 'hold' or 'periodic', or a shorter warmup",
+            ) from None
 
     def expand(self) -> Schedule:
-        target = self.schedule(0 if self.prefix else self.steps)
+        target = self.schedule(0 if self.prefix else self.steps)  # defined: see _check
         if self.shape == "exponential" and target == 0:
             rise: Schedule = Constant(value=0.0)
         else:

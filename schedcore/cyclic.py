@@ -64,7 +64,8 @@ class OneCycle(Schedule):
     Starts at ``1 / div_factor``, reaches 1 at step ``pct_start * steps - 1``, and anneals
     to ``1 / (div_factor * final_div_factor)`` at step ``steps - 1`` (``anneal`` 'cos' or
     'linear'). ``three_phase`` returns to the start value at ``2 * pct_start * steps - 2``
-    before the final anneal. Phase ends are real numbers, exactly as in torch.
+    before the final anneal. Phase ends are real numbers, exactly as in torch. Past the
+    last step: ``hold`` keeps the final value; ``periodic`` repeats every ``steps`` updates.
     """
 
     steps: int = param(Int(2), "total number of updates")
@@ -106,7 +107,9 @@ class OneCycle(Schedule):
         return self.steps - 1
 
     def _eval(self, t, ordered):
-        k = self._position(t, self.after).astype(np.float64)
+        # periodic: the whole cycle of `steps` updates repeats
+        k = t % self.steps if self.after == "periodic" else self._position(t, self.after)
+        k = k.astype(np.float64)
         out = np.empty(k.shape[0])
         begin = 0.0
         phases = self._phases()
@@ -147,31 +150,39 @@ class SGDR(Schedule):
     k_decay: float = param(Real(0.0, open_low=True), "exponent on the position (timm)", 1.0)
     cycle_limit: int | None = param(Optional(POSITIVE_STEPS), "cycles before holding `end`", None)
 
-    def _starts(self, last_step: int) -> tuple[np.ndarray, np.ndarray]:
-        """Start step (float, exact when integral) and length of each cycle up to ``last_step``."""
-        starts, lengths = [], []
-        begin, span, count = 0, self.period, 0
-        integral = float(self.t_mul).is_integer()
-        if not integral:
-            begin, span = 0.0, float(self.period)
-        # a cycle_limit adds one sentinel "cycle" (index cycle_limit) that holds `end`
-        while begin <= last_step and (self.cycle_limit is None or count <= self.cycle_limit):
-            starts.append(begin)
-            lengths.append(span)
-            begin = begin + span
-            span = span * int(self.t_mul) if integral else span * self.t_mul
-            count += 1
-        return np.asarray(starts, dtype=np.float64), np.asarray(lengths, dtype=np.float64)
+    def _cycles(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cycle index of each step and the position in [0, 1) within that cycle."""
+        period, growth = self.period, self.t_mul
+        if growth == 1.0:
+            cycle, x = np.divmod(t, period)
+            return cycle, x.astype(np.float64) / period
+        if growth.is_integer():
+            # exact integer boundaries: period * (g**i - 1) / (g - 1), at most 53 of them
+            starts = [0]
+            last = int(t.max()) if t.shape[0] else 0
+            while starts[-1] <= last:
+                starts.append(starts[-1] + period * int(growth) ** (len(starts) - 1))
+            bounds = np.asarray(starts, dtype=np.float64)
+            cycle = np.searchsorted(bounds, t, side="right") - 1
+            lengths = np.diff(bounds)[cycle]
+            return cycle, (t - bounds[cycle]) / lengths
+        # fractional growth: boundaries are real; the first step of cycle i is ceil(start(i)).
+        # Estimate i from the logarithm, then correct it against the boundaries themselves,
+        # so rounding in the logarithm cannot misplace a restart.
+        log_growth = np.log(growth)
+
+        def start(i: np.ndarray) -> np.ndarray:
+            return period * np.expm1(i * log_growth) / (growth - 1.0)
+
+        k = t.astype(np.float64)
+        cycle = np.floor(np.log1p(k * (growth - 1.0) / period) / log_growth)
+        cycle = np.where(k < np.ceil(start(cycle)), cycle - 1, cycle)
+        cycle = np.where(k >= np.ceil(start(cycle + 1)), cycle + 1, cycle)
+        begin = start(cycle)
+        return cycle.astype(np.int64), (k - begin) / (start(cycle + 1) - begin)
 
     def _eval(self, t, ordered):
-        if self.t_mul == 1.0 and self.cycle_limit is None:
-            cycle, x = np.divmod(t, self.period)
-            p = x.astype(np.float64) / self.period
-        else:
-            starts, lengths = self._starts(int(t.max()) if t.shape[0] else 0)
-            # first cycle whose (integer) first step is <= k; ceil(start) is that step
-            cycle = np.searchsorted(np.ceil(starts), t, side="right") - 1
-            p = (t - starts[cycle]) / lengths[cycle]
+        cycle, p = self._cycles(t)
         c = cycle.astype(np.float64)
         wave = 0.5 * (1.0 + np.cos(np.pi * (p if self.k_decay == 1.0 else p**self.k_decay)))
         if self.m_mul_applies_to == "peak":

@@ -9,11 +9,12 @@ the curve (for ``cosine``: the wave continues, period ``steps / cycles``), ``err
 from __future__ import annotations
 
 import dataclasses
+import fractions
 
 import numpy as np
 
 from .node import Schedule, after_param, node
-from .params import Bool, Int, ListOf, Real, param
+from .params import MAX_STEP, Bool, Int, ListOf, Real, param
 
 POSITIVE_STEPS = Int(1)
 STEP = Int(0)
@@ -87,7 +88,13 @@ class Cosine(_Anneal):
     after: str = after_param()
 
     def _eval(self, t, ordered):
-        p = self._progress(t, self.after, wrap=False)
+        if self.after == "periodic":
+            # the wave repeats every steps * q steps (q: denominator of `cycles`); wrapping
+            # there keeps huge steps exact, where cos of the rounded huge argument is not
+            span = self.steps * fractions.Fraction(self.cycles).denominator
+            p = _floats(t % span if span <= MAX_STEP else t) / self.steps
+        else:
+            p = self._progress(t, self.after)
         factor = 0.5 * (1.0 + np.cos(np.pi * (2.0 * self.cycles) * p))
         if self.exponent != 1.0:
             factor = factor**self.exponent
@@ -97,7 +104,10 @@ class Cosine(_Anneal):
 @node("polynomial")
 @frozen
 class Polynomial(_Anneal):
-    """``(start - end) * (1 - p) ** power + end`` with ``p = k / steps``."""
+    """``(start - end) * (1 - p) ** power + end`` with ``p = k / steps``.
+
+    ``power = 0`` keeps ``start`` at every step (``0 ** 0 == 1``), as torch and optax do.
+    """
 
     power: float = param(Real(0.0), "exponent of the decay (1 is linear)", 1.0)
     after: str = after_param()

@@ -457,6 +457,7 @@ case(
 # onecycle (torch's OneCycleLR): phases end at pct * steps - 1 (and 2 * pct * steps - 2 with
 # three_phase) and steps - 1; within each, cos: b + (a - b) / 2 * (cos(pi p) + 1),
 # linear: a + (b - a) p; the last step is steps - 1, so `after` applies from there
+# (periodic: the whole cycle of `steps` updates repeats)
 def onecycle_expect(n, pct, div, fdiv, anneal, three, after):
     init = 1 / div
     final = init / fdiv
@@ -467,7 +468,8 @@ def onecycle_expect(n, pct, div, fdiv, anneal, three, after):
         phases = [(rise, init, 1.0), (n - 1, 1.0, final)]
 
     def f(k):
-        k = position(k, n - 1, after)
+        # past the last step (n - 1): hold the final value; periodic repeats all n updates
+        k = k % n if after == "periodic" else position(k, n - 1, after)
         begin = 0.0
         for i, (end, a, b) in enumerate(phases):
             if k <= end or i == len(phases) - 1:
