@@ -8,7 +8,9 @@ act on the step.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +26,7 @@ from .families import (
     OneMinusSqrt,
 )
 from .node import NodeKind, Schedule, node
+from .ops import NUMPY
 from .params import MAX_STEP, Bool, Choice, Int, ListOf, Optional, Real, Record, param
 
 frozen = dataclasses.dataclass(frozen=True)
@@ -73,7 +76,7 @@ class Sequence(Schedule):
         if self.starts[-1] > MAX_STEP:
             raise SpecError("phases", f"total length {self.starts[-1]} exceeds 2**53 steps")
 
-    @property
+    @functools.cached_property
     def starts(self) -> list[int]:
         """Start step of each phase (and, last, the end of the final bounded phase)."""
         out = [0]
@@ -105,6 +108,19 @@ class Sequence(Schedule):
             if index.shape[0]:
                 out[index] = self._run(i, t[index], False)
         return out
+
+    def dense(self, ops, t):
+        starts = self.starts
+        out = self._local(ops, 0, t)
+        for i in range(1, len(self.phases)):
+            out = ops.where(t >= starts[i], self._local(ops, i, t), out)
+        return out
+
+    def _local(self, ops: Any, i: int, t: Any) -> Any:
+        phase = self.phases[i]
+        if phase.clock == "global" or i == 0:
+            return phase.schedule.dense(ops, t)
+        return phase.schedule.dense(ops, ops.maximum(t - self.starts[i], 0))
 
     def _run(self, i: int, t: np.ndarray, ordered: bool) -> np.ndarray:
         phase = self.phases[i]
@@ -233,6 +249,12 @@ class Product(Schedule):
             out = out * s._eval(t, ordered)
         return out
 
+    def dense(self, ops, t):
+        out = self.schedules[0].dense(ops, t)
+        for s in self.schedules[1:]:
+            out = out * s.dense(ops, t)
+        return out
+
     def peak(self) -> float:
         return math.prod(s.peak() for s in self.schedules)
 
@@ -247,6 +269,9 @@ class Scale(Schedule):
 
     def _eval(self, t, ordered):
         return self.factor * self.schedule._eval(t, ordered)
+
+    def dense(self, ops, t):
+        return self.factor * self.schedule.dense(ops, t)
 
     def peak(self) -> float:
         return self.factor * self.schedule.peak()
@@ -272,7 +297,15 @@ class Clamp(Schedule):
             raise SpecError("max", f"must be >= min ({self.min:g}), got {self.max:g}")
 
     def _eval(self, t, ordered):
-        return np.clip(self.schedule._eval(t, ordered), self.min, self.max)
+        return self._clamp(NUMPY, self.schedule._eval(t, ordered))
+
+    def dense(self, ops, t):
+        return self._clamp(ops, self.schedule.dense(ops, t))
+
+    def _clamp(self, ops: Any, values: Any) -> Any:
+        if self.min is not None:
+            values = ops.maximum(values, self.min)
+        return values if self.max is None else ops.minimum(values, self.max)
 
     def peak(self) -> float:
         inner = max(self.schedule.peak(), self.min or 0.0)
@@ -296,6 +329,9 @@ class Shift(Schedule):
     def _eval(self, t, ordered):
         return self.schedule._eval(np.maximum(t + self.offset, 0), ordered)
 
+    def dense(self, ops, t):
+        return self.schedule.dense(ops, ops.maximum(t + self.offset, 0))
+
     def peak(self) -> float:
         return self.schedule.peak()
 
@@ -316,6 +352,9 @@ class Repeat(Schedule):
     def _eval(self, t, ordered):
         return self.schedule._eval(t % self.period, False)
 
+    def dense(self, ops, t):
+        return self.schedule.dense(ops, ops.mod(t, self.period))
+
     def peak(self) -> float:
         return self.schedule.peak()
 
@@ -330,6 +369,9 @@ class PerEpoch(Schedule):
 
     def _eval(self, t, ordered):
         return self.schedule._eval(t // self.steps_per_epoch, ordered)
+
+    def dense(self, ops, t):
+        return self.schedule.dense(ops, ops.floor_divide(t, self.steps_per_epoch))
 
     def peak(self) -> float:
         return self.schedule.peak()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
+from typing import Any
 
 import numpy as np
 
 from .errors import SpecError
 from .families import MULTIPLIER, POSITIVE_STEPS, UNIT
 from .node import Schedule, after_param, node
-from .params import Bool, Choice, Int, Optional, Real, param
+from .params import MAX_STEP, Bool, Choice, Int, Optional, Real, param
 
 frozen = dataclasses.dataclass(frozen=True)
 
@@ -34,25 +37,24 @@ class Cyclic(Schedule):
     )
     gamma: float = param(UNIT, "per-step amplitude factor for 'exp_range'", 1.0)
 
-    def _eval(self, t, ordered):
+    def dense(self, ops, t):
         up = self.up
         down = self.down if self.down is not None else up
-        cycle, x = np.divmod(t, up + down)
-        rising = x <= up
-        scale = np.where(rising, x / up, (up + down - x) / down)
+        cycle, x = ops.floor_divide(t, up + down), ops.float(ops.mod(t, up + down))
+        scale = ops.where(x <= up, x / up, (up + down - x) / down)
         if self.mode == "triangular2":
-            scale = scale * 0.5 ** cycle.astype(np.float64)
+            scale = scale * ops.power(0.5, ops.float(cycle))
         elif self.mode == "exp_range":
-            scale = scale * self.gamma ** t.astype(np.float64)
+            scale = scale * ops.power(self.gamma, ops.float(t))
         return self.low + (self.high - self.low) * scale
 
     def peak(self) -> float:
         return max(self.low, self.high)
 
 
-def _anneal(start: float, end: float, p: np.ndarray, how: str) -> np.ndarray:
+def _anneal(ops: Any, start: float, end: float, p: Any, how: str) -> Any:
     if how == "cos":
-        return end + (start - end) / 2.0 * (np.cos(np.pi * p) + 1.0)
+        return end + (start - end) / 2.0 * (ops.cos(np.pi * p) + 1.0)
     return (end - start) * p + start
 
 
@@ -106,19 +108,23 @@ class OneCycle(Schedule):
     def length(self) -> int:
         return self.steps - 1
 
-    def _eval(self, t, ordered):
+    def dense(self, ops, t):
         # periodic: the whole cycle of `steps` updates repeats
-        k = t % self.steps if self.after == "periodic" else self._position(t, self.after)
-        k = k.astype(np.float64)
-        out = np.empty(k.shape[0])
-        begin = 0.0
+        if self.after == "periodic":
+            k = ops.float(ops.mod(t, self.steps))
+        else:
+            k = ops.float(self._position(ops, t, self.after))
         phases = self._phases()
-        todo = np.ones(k.shape[0], dtype=bool)
-        for i, (end, a, b) in enumerate(phases):
-            here = todo & (k <= end) if i < len(phases) - 1 else todo
-            out[here] = _anneal(a, b, (k[here] - begin) / (end - begin), self.anneal)
-            todo &= ~here
-            begin = end
+        # the last phase also covers steps past its end; earlier phases take k <= their end
+        begin = phases[-2][0]
+        end, a, b = phases[-1]
+        out = _anneal(ops, a, b, (k - begin) / (end - begin), self.anneal)
+        for i in range(len(phases) - 2, -1, -1):
+            begin = phases[i - 1][0] if i else 0.0
+            end, a, b = phases[i]
+            out = ops.where(
+                k <= end, _anneal(ops, a, b, (k - begin) / (end - begin), self.anneal), out
+            )
         return out
 
     def peak(self) -> float:
@@ -150,47 +156,51 @@ class SGDR(Schedule):
     k_decay: float = param(Real(0.0, open_low=True), "exponent on the position (timm)", 1.0)
     cycle_limit: int | None = param(Optional(POSITIVE_STEPS), "cycles before holding `end`", None)
 
-    def _cycles(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    @functools.cached_property
+    def _bounds(self) -> tuple[int, ...]:
+        """For integral growth: every cycle's first step up to past 2**53 (at most 54)."""
+        starts, length = [0], self.period
+        while starts[-1] <= MAX_STEP:
+            starts.append(min(starts[-1] + length, 2 * MAX_STEP))  # past 2**53 only ends
+            length *= int(self.t_mul)
+        return tuple(starts)
+
+    def _cycles(self, ops: Any, t: Any) -> tuple[Any, Any]:
         """Cycle index of each step and the position in [0, 1) within that cycle."""
         period, growth = self.period, self.t_mul
         if growth == 1.0:
-            cycle, x = np.divmod(t, period)
-            return cycle, x.astype(np.float64) / period
+            return ops.floor_divide(t, period), ops.float(ops.mod(t, period)) / period
         if growth.is_integer():
-            # exact integer boundaries: period * (g**i - 1) / (g - 1), at most 53 of them
-            starts = [0]
-            last = int(t.max()) if t.shape[0] else 0
-            while starts[-1] <= last:
-                starts.append(starts[-1] + period * int(growth) ** (len(starts) - 1))
-            bounds = np.asarray(starts, dtype=np.float64)
-            cycle = np.searchsorted(bounds, t, side="right") - 1
-            lengths = np.diff(bounds)[cycle]
-            return cycle, (t - bounds[cycle]) / lengths
+            bounds = self._bounds  # exact integers
+            cycle = ops.searchsorted(bounds, t, side="right") - 1
+            begin = ops.take(bounds, cycle)
+            return cycle, (ops.float(t) - begin) / (ops.take(bounds, cycle + 1) - begin)
         # fractional growth: boundaries are real; the first step of cycle i is ceil(start(i)).
         # Estimate i from the logarithm, then correct it against the boundaries themselves,
         # so rounding in the logarithm cannot misplace a restart.
-        log_growth = np.log(growth)
+        log_growth = math.log(growth)
 
-        def start(i: np.ndarray) -> np.ndarray:
-            return period * np.expm1(i * log_growth) / (growth - 1.0)
+        def start(i: Any) -> Any:
+            return period * ops.expm1(i * log_growth) / (growth - 1.0)
 
-        k = t.astype(np.float64)
-        cycle = np.floor(np.log1p(k * (growth - 1.0) / period) / log_growth)
-        cycle = np.where(k < np.ceil(start(cycle)), cycle - 1, cycle)
-        cycle = np.where(k >= np.ceil(start(cycle + 1)), cycle + 1, cycle)
+        k = ops.float(t)
+        cycle = ops.floor(ops.log1p(k * (growth - 1.0) / period) / log_growth)
+        cycle = ops.where(k < ops.ceil(start(cycle)), cycle - 1.0, cycle)
+        cycle = ops.where(k >= ops.ceil(start(cycle + 1.0)), cycle + 1.0, cycle)
         begin = start(cycle)
-        return cycle.astype(np.int64), (k - begin) / (start(cycle + 1) - begin)
+        return ops.to_int(cycle), (k - begin) / (start(cycle + 1.0) - begin)
 
-    def _eval(self, t, ordered):
-        cycle, p = self._cycles(t)
-        c = cycle.astype(np.float64)
-        wave = 0.5 * (1.0 + np.cos(np.pi * (p if self.k_decay == 1.0 else p**self.k_decay)))
+    def dense(self, ops, t):
+        cycle, p = self._cycles(ops, t)
+        c = ops.float(cycle)
+        position = p if self.k_decay == 1.0 else ops.power(p, self.k_decay)
+        wave = 0.5 * (1.0 + ops.cos(np.pi * position))
         if self.m_mul_applies_to == "peak":
-            out = self.end + (self.start * self.m_mul**c - self.end) * wave
+            out = self.end + (self.start * ops.power(self.m_mul, c) - self.end) * wave
         else:
-            out = self.end + (self.start - self.end) * self.m_mul**c * wave
+            out = self.end + (self.start - self.end) * ops.power(self.m_mul, c) * wave
         if self.cycle_limit is not None:
-            out = np.where(cycle >= self.cycle_limit, self.end, out)
+            out = ops.where(cycle >= self.cycle_limit, self.end, out)
         return out
 
     def peak(self) -> float:

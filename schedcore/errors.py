@@ -40,5 +40,10 @@ class StepRangeError(ValueError):
 
 def describe(value: object) -> str:
     """A short, readable rendering of a user-supplied value for error messages."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to print (Python's digit limit)
+        return f"an integer of {value.bit_length()} bits" if isinstance(value, int) else "a value"
+    except RecursionError:  # a container nested too deeply to print
+        return f"a deeply nested {type(value).__name__}"
     return text if len(text) <= 60 else text[:57] + "..."

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import fractions
+from typing import Any
 
 import numpy as np
 
@@ -24,10 +25,6 @@ UNIT = Real(0.0, 1.0, open_low=True)
 frozen = dataclasses.dataclass(frozen=True)
 
 
-def _floats(t: np.ndarray) -> np.ndarray:
-    return t.astype(np.float64)
-
-
 @node("constant")
 @frozen
 class Constant(Schedule):
@@ -35,8 +32,8 @@ class Constant(Schedule):
 
     value: float = param(MULTIPLIER, "the multiplier", 1.0)
 
-    def _eval(self, t, ordered):
-        return np.full(t.shape[0], self.value)
+    def dense(self, ops, t):
+        return ops.full(t, self.value)
 
     def peak(self) -> float:
         return self.value
@@ -57,8 +54,8 @@ class _Anneal(Schedule):
     def peak(self) -> float:
         return max(self.start, self.end)
 
-    def _progress(self, t: np.ndarray, after: str, wrap: bool = True) -> np.ndarray:
-        return _floats(self._position(t, after, wrap)) / self.steps
+    def _progress(self, ops, t, after: str) -> Any:
+        return ops.float(self._position(ops, t, after)) / self.steps
 
 
 @node("linear")
@@ -68,8 +65,8 @@ class Linear(_Anneal):
 
     after: str = after_param()
 
-    def _eval(self, t, ordered):
-        p = self._progress(t, self.after)
+    def dense(self, ops, t):
+        p = self._progress(ops, t, self.after)
         return self.start + (self.end - self.start) * p
 
 
@@ -87,17 +84,17 @@ class Cosine(_Anneal):
     exponent: float = param(Real(0.0, open_low=True), "power applied to the cosine factor", 1.0)
     after: str = after_param()
 
-    def _eval(self, t, ordered):
+    def dense(self, ops, t):
         if self.after == "periodic":
             # the wave repeats every steps * q steps (q: denominator of `cycles`); wrapping
             # there keeps huge steps exact, where cos of the rounded huge argument is not
             span = self.steps * fractions.Fraction(self.cycles).denominator
-            p = _floats(t % span if span <= MAX_STEP else t) / self.steps
+            p = ops.float(ops.mod(t, span) if span <= MAX_STEP else t) / self.steps
         else:
-            p = self._progress(t, self.after)
-        factor = 0.5 * (1.0 + np.cos(np.pi * (2.0 * self.cycles) * p))
+            p = self._progress(ops, t, self.after)
+        factor = 0.5 * (1.0 + ops.cos(np.pi * (2.0 * self.cycles) * p))
         if self.exponent != 1.0:
-            factor = factor**self.exponent
+            factor = ops.power(factor, self.exponent)
         return self.end + (self.start - self.end) * factor
 
 
@@ -112,9 +109,9 @@ class Polynomial(_Anneal):
     power: float = param(Real(0.0), "exponent of the decay (1 is linear)", 1.0)
     after: str = after_param()
 
-    def _eval(self, t, ordered):
-        p = self._progress(t, self.after)
-        return (self.start - self.end) * (1.0 - p) ** self.power + self.end
+    def dense(self, ops, t):
+        p = self._progress(ops, t, self.after)
+        return (self.start - self.end) * ops.power(1.0 - p, self.power) + self.end
 
 
 @node("geometric")
@@ -126,9 +123,12 @@ class Geometric(_Anneal):
     end: float = param(Real(0.0, open_low=True), "multiplier at step `steps` and after", 1.0)
     after: str = after_param()
 
-    def _eval(self, t, ordered):
-        p = self._progress(t, self.after)
-        return self.start * (self.end / self.start) ** p
+    def dense(self, ops, t):
+        p = self._progress(ops, t, self.after)
+        ratio = self.end / self.start
+        if not 1e-300 < ratio < 1e300:  # the ratio over- or underflows: split the power
+            return ops.power(self.start, 1.0 - p) * ops.power(self.end, p)
+        return self.start * ops.power(ratio, p)
 
 
 @node("one_minus_sqrt")
@@ -138,9 +138,9 @@ class OneMinusSqrt(_Anneal):
 
     after: str = after_param()
 
-    def _eval(self, t, ordered):
-        p = self._progress(t, self.after)
-        return self.end + (self.start - self.end) * (1.0 - np.sqrt(p))
+    def dense(self, ops, t):
+        p = self._progress(ops, t, self.after)
+        return self.end + (self.start - self.end) * (1.0 - ops.sqrt(p))
 
 
 @node("exponential")
@@ -153,9 +153,12 @@ class Exponential(Schedule):
     staircase: bool = param(Bool(), "decay in whole steps of `every`", False)
     start: float = param(MULTIPLIER, "multiplier at step 0", 1.0)
 
-    def _eval(self, t, ordered):
-        exponent = _floats(t // self.every) if self.staircase else _floats(t) / self.every
-        return self.start * self.rate**exponent
+    def dense(self, ops, t):
+        if self.staircase:
+            exponent = ops.float(ops.floor_divide(t, self.every))
+        else:
+            exponent = ops.float(t) / self.every
+        return self.start * ops.power(self.rate, exponent)
 
     def peak(self) -> float:
         return self.start
@@ -169,8 +172,8 @@ class Step(Schedule):
     every: int = param(POSITIVE_STEPS, "steps between drops")
     gamma: float = param(UNIT, "factor applied at each drop, in (0, 1]", 0.1)
 
-    def _eval(self, t, ordered):
-        return self.gamma ** _floats(t // self.every)
+    def dense(self, ops, t):
+        return ops.power(self.gamma, ops.float(ops.floor_divide(t, self.every)))
 
     def peak(self) -> float:
         return 1.0
@@ -186,12 +189,15 @@ class MultiStep(Schedule):
     )
     gamma: float = param(Real(0.0, open_low=True), "factor applied at each milestone", 0.1)
 
-    def _eval(self, t, ordered):
-        passed = np.searchsorted(np.asarray(self.milestones, dtype=np.int64), t, side="right")
-        return self.gamma ** _floats(passed)
+    def dense(self, ops, t):
+        passed = ops.searchsorted(self.milestones, t, side="right")
+        return ops.power(self.gamma, ops.float(passed))
 
     def peak(self) -> float:
-        return max(1.0, self.gamma ** len(self.milestones))
+        try:
+            return max(1.0, self.gamma ** len(self.milestones))
+        except OverflowError:
+            return float("inf")  # rejected as unbounded
 
 
 @node("inverse_sqrt")
@@ -201,8 +207,8 @@ class InverseSqrt(Schedule):
 
     timescale: int = param(POSITIVE_STEPS, "steps over which the decay is measured")
 
-    def _eval(self, t, ordered):
-        return 1.0 / np.sqrt((_floats(t) + self.timescale) / self.timescale)
+    def dense(self, ops, t):
+        return 1.0 / ops.sqrt((ops.float(t) + self.timescale) / self.timescale)
 
     def peak(self) -> float:
         return 1.0
@@ -213,12 +219,16 @@ class InverseSqrt(Schedule):
 class InverseTime(Schedule):
     """``1 / (1 + rate * k / every)``; with ``staircase`` ``k / every`` is floored."""
 
-    rate: float = param(Real(0.0), "decay rate per `every` steps")
+    # bounded so that rate * k / every stays finite for every k <= 2**53
+    rate: float = param(Real(0.0, 1e100), "decay rate per `every` steps")
     every: int = param(POSITIVE_STEPS, "steps per unit of decay", 1)
     staircase: bool = param(Bool(), "decay in whole steps of `every`", False)
 
-    def _eval(self, t, ordered):
-        ratio = _floats(t // self.every) if self.staircase else _floats(t) / self.every
+    def dense(self, ops, t):
+        if self.staircase:
+            ratio = ops.float(ops.floor_divide(t, self.every))
+        else:
+            ratio = ops.float(t) / self.every
         return 1.0 / (1.0 + self.rate * ratio)
 
     def peak(self) -> float:
@@ -239,10 +249,10 @@ class Noam(Schedule):
     warmup: int = param(POSITIVE_STEPS, "steps of linear warmup")
     factor: float = param(MULTIPLIER, "overall scale", 1.0)
 
-    def _eval(self, t, ordered):
-        s = _floats(np.maximum(t, 1))
+    def dense(self, ops, t):
+        s = ops.float(ops.maximum(t, 1))
         rise = s * self.warmup**-1.5
-        return self.factor * self.d_model**-0.5 * np.minimum(s**-0.5, rise)
+        return self.factor * self.d_model**-0.5 * ops.minimum(ops.power(s, -0.5), rise)
 
     def peak(self) -> float:
         return self.factor * (self.d_model * self.warmup) ** -0.5

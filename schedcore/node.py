@@ -22,6 +22,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from .errors import SpecError, StepRangeError, describe
+from .ops import NUMPY
 from .params import MAX_STEP, Choice, Kind, build, declared, fields_to_data, validate_fields
 
 CHUNK = 1 << 16
@@ -30,8 +31,9 @@ CHUNK = 1 << 16
 MAX_DEPTH = 64
 """Deepest nesting of nodes accepted from a document."""
 
-MAX_PEAK = 1e300
-"""Largest multiplier bound a schedule may have: keeps every value finite."""
+MAX_PEAK = 1e100
+"""Largest multiplier bound a schedule may have: with lrs and group factors bounded too,
+every lr stays finite."""
 
 NODE_TYPES: dict[str, type[Schedule]] = {}
 
@@ -81,9 +83,17 @@ class Schedule:
     def _check(self) -> None:
         """Cross-field validation; raise SpecError naming the field."""
 
+    def dense(self, ops: Any, t: Any) -> Any:
+        """The formula: multipliers at int64 steps ``t``, written against ``ops``
+        (:mod:`schedcore.ops`) so that numpy and every adapter evaluate the same formula."""
+        return self.expansion.dense(ops, t)
+
     def _eval(self, t: np.ndarray, ordered: bool) -> np.ndarray:
-        """Multipliers at int64 steps ``t`` (1-D, all >= 0). ``ordered``: t is non-decreasing."""
-        return self.expansion._eval(t, ordered)
+        """Multipliers at int64 steps ``t`` (1-D, all >= 0) with numpy. ``ordered``: t is
+        non-decreasing. Combinators override it to pass fast paths down to their children."""
+        if self.is_derived:
+            return self.expansion._eval(t, ordered)
+        return self.dense(NUMPY, t)
 
     def expand(self) -> Schedule:
         """For derived nodes: the equivalent tree of primitive nodes."""
@@ -132,19 +142,20 @@ class Schedule:
             out[lo : lo + CHUNK] = self._eval(chunk, ordered)
         return out.reshape(array.shape)
 
-    def _position(self, t: np.ndarray, mode: str, wrap: bool = True) -> np.ndarray:
+    def _position(self, ops: Any, t: Any, mode: str, wrap: bool = True) -> Any:
         """The step a finite node evaluates its formula at, by its past-the-end ``mode``.
 
         ``hold`` clamps at the end; ``periodic`` wraps modulo the length (or, with
         ``wrap=False``, leaves the step as is, for formulas that are periodic by themselves);
-        ``error`` raises :class:`StepRangeError` for a step past the end.
+        ``error`` raises :class:`StepRangeError` for a step past the end (backends that
+        cannot raise inside a compiled graph hold instead).
         """
         end = self.length
         assert end is not None
-        if mode == "hold":
-            return np.minimum(t, end)
         if mode == "periodic":
-            return t % end if wrap else t
+            return ops.mod(t, end) if wrap else t
+        if mode == "hold" or not ops.can_raise:
+            return ops.minimum(t, end)
         if t.shape[0] and int(t.max()) > end:
             raise StepRangeError(
                 f"{self.type_name}: step {int(t.max())} is past its end ({end} steps) "

@@ -21,6 +21,11 @@ MAX_STEP = 2**53
 
 _MISSING = dataclasses.MISSING
 
+LR_RANGE = (1e-30, 1e6)
+"""Learning rates schedcore accepts: far beyond any real one, and every ratio stays finite."""
+FACTOR_MAX = 1e6
+"""Largest lr or weight-decay multiplier a group rule may apply."""
+
 
 class Kind:
     """Base of parameter kinds."""
@@ -77,7 +82,10 @@ class Real(Kind):
     def coerce(self, value: Any, path: str) -> float:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise self.fail(path, value)
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float range
+            raise self.fail(path, value) from None
         if not math.isfinite(number):
             raise self.fail(path, value)
         too_low = number <= self.low if self.open_low else number < self.low
@@ -199,7 +207,7 @@ def build(cls: type, data: dict[str, Any], path: str, extra: Callable[[str], str
         if key not in known:
             accepted = ", ".join(known) or "no fields"
             raise SpecError(
-                f"{path}.{key}" if path else str(key),
+                f"{path}.{key}" if path else str(key) or repr(key),
                 f"unknown field; {cls.__name__.lower()} accepts: {accepted}",
             )
     missing = [

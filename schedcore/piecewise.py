@@ -42,10 +42,9 @@ class PiecewiseConstant(Schedule):
                 f"got {len(self.values)}",
             )
 
-    def _eval(self, t, ordered):
+    def dense(self, ops, t):
         side = "right" if self.change == "at" else "left"
-        index = np.searchsorted(np.asarray(self.boundaries, dtype=np.int64), t, side=side)
-        return np.asarray(self.values, dtype=np.float64)[index]
+        return ops.take(self.values, ops.searchsorted(self.boundaries, t, side=side))
 
     def peak(self) -> float:
         return max(self.values)
@@ -78,20 +77,19 @@ class PiecewiseInterpolate(Schedule):
     def length(self) -> int:
         return self.steps[-1]
 
-    def _eval(self, t, ordered):
-        xs = np.asarray(self.steps, dtype=np.int64)
-        ys = np.asarray(self.values, dtype=np.float64)
-        k = self._position(t, self.after)
-        right = np.clip(np.searchsorted(xs, k, side="right"), 1, max(len(xs) - 1, 1))
-        if len(xs) == 1:
-            return np.full(k.shape[0], ys[0])
+    def dense(self, ops, t):
+        k = self._position(ops, t, self.after)
+        if len(self.steps) == 1:
+            return ops.full(k, self.values[0])
+        right = ops.clip(ops.searchsorted(self.steps, k, side="right"), 1, len(self.steps) - 1)
         left = right - 1
-        span = (xs[right] - xs[left]).astype(np.float64)
-        p = np.clip((k - xs[left]).astype(np.float64) / span, 0.0, 1.0)
-        a, b = ys[left], ys[right]
+        x0 = ops.take(self.steps, left)
+        span = ops.take(self.steps, right) - x0
+        p = ops.clip((ops.float(k) - x0) / span, 0.0, 1.0)
+        a, b = ops.take(self.values, left), ops.take(self.values, right)
         if self.interpolation == "linear":
             return a + (b - a) * p
-        return b + (a - b) * 0.5 * (1.0 + np.cos(np.pi * p))
+        return b + (a - b) * 0.5 * (1.0 + ops.cos(np.pi * p))
 
     def peak(self) -> float:
         return max(self.values)

@@ -7,7 +7,8 @@ schedule of the recipe) and ``layer_decay`` (lr multiplied by ``rate ** (max_id 
 
 Precedence: for each facet, the matching rule with the highest ``priority`` decides; the
 ``defaults`` table is below every rule. Two matching rules of equal priority that set one
-facet of one parameter to different values are an error naming both rules and the parameter.
+facet of one parameter to different values are an error naming both rules and the parameter,
+unless a rule of higher priority decides that facet (so the order of the rules never matters).
 """
 
 from __future__ import annotations
@@ -18,7 +19,20 @@ import re
 from typing import Any
 
 from .errors import SpecError, describe
-from .params import Bool, Int, Kind, ListOf, Optional, Real, Record, build, param, validate_fields
+from .params import (
+    FACTOR_MAX,
+    LR_RANGE,
+    Bool,
+    Int,
+    Kind,
+    ListOf,
+    Optional,
+    Real,
+    Record,
+    build,
+    param,
+    validate_fields,
+)
 
 frozen = dataclasses.dataclass(frozen=True)
 
@@ -47,6 +61,22 @@ class Strings(Kind):
 
     def to_data(self, value: tuple[str, ...]) -> list[str]:
         return list(value)
+
+
+class Pattern(Kind):
+    """A single pattern string, checked by :func:`lint_pattern`."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.accepts = f"a {what} string"
+
+    def coerce(self, value: Any, path: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(path, value)
+        problem = lint_pattern(value, self.what)
+        if problem:
+            raise SpecError(path, problem)
+        return value
 
 
 def lint_pattern(text: str, what: str) -> str | None:
@@ -128,47 +158,45 @@ class Selector:
 class Defaults:
     """Settings for every trainable parameter, below all rules."""
 
-    lr: float | None = param(Optional(Real(0.0, open_low=True)), "absolute lr", None)
-    lr_mult: float | None = param(Optional(Real(0.0)), "multiplier of the base lr", None)
-    weight_decay: float | None = param(Optional(Real(0.0)), "weight decay", None)
-    schedule: str | None = param(Optional(Strings("name")), "named schedule", None)
+    lr: float | None = param(Optional(Real(*LR_RANGE)), "absolute lr", None)
+    lr_mult: float | None = param(
+        Optional(Real(0.0, FACTOR_MAX)), "multiplier of the base lr", None
+    )
+    weight_decay: float | None = param(Optional(Real(0.0, FACTOR_MAX)), "weight decay", None)
+    schedule: str | None = param(Optional(Pattern("name")), "named schedule", None)
 
     def __post_init__(self) -> None:
         validate_fields(self)
-        _single_name(self)
         if self.lr is not None and self.lr_mult is not None:
             raise SpecError("lr_mult", "give lr or lr_mult, not both")
-
-
-def _single_name(obj: Any) -> None:
-    if isinstance(obj.schedule, tuple):
-        if len(obj.schedule) != 1:
-            raise SpecError("schedule", f"must be one schedule name, got {list(obj.schedule)}")
-        object.__setattr__(obj, "schedule", obj.schedule[0])
 
 
 @frozen
 class Rule:
     """A selector and the facets it sets."""
 
-    name: str = param(Strings("name"), "the rule's name, used in reports")
+    name: str = param(Pattern("name"), "the rule's name, used in reports")
     match: Selector = param(Record(Selector, "a match table"), "which parameters")
     priority: int = param(Int(-1000, 1000), "higher wins per facet", 0)
     optional: bool = param(Bool(), "allowed to match nothing", False)
-    lr: float | None = param(Optional(Real(0.0, open_low=True)), "absolute lr", None)
-    lr_mult: float | None = param(Optional(Real(0.0)), "multiplier of the base lr", None)
-    weight_decay: float | None = param(Optional(Real(0.0)), "absolute weight decay", None)
-    wd_mult: float | None = param(Optional(Real(0.0)), "multiplier of the default decay", None)
+    lr: float | None = param(Optional(Real(*LR_RANGE)), "absolute lr", None)
+    lr_mult: float | None = param(
+        Optional(Real(0.0, FACTOR_MAX)), "multiplier of the base lr", None
+    )
+    weight_decay: float | None = param(
+        Optional(Real(0.0, FACTOR_MAX)), "absolute weight decay", None
+    )
+    wd_mult: float | None = param(
+        Optional(Real(0.0, FACTOR_MAX)), "multiplier of the default decay", None
+    )
     frozen: bool | None = param(Optional(Bool()), "exclude from the optimizer", None)
-    schedule: str | None = param(Optional(Strings("name")), "named schedule to follow", None)
+    schedule: str | None = param(Optional(Pattern("name")), "named schedule to follow", None)
     layer_decay: float | None = param(
         Optional(Real(0.0, 1.0, open_low=True)), "lr x rate ** (max_id - id)", None
     )
 
     def __post_init__(self) -> None:
         validate_fields(self)
-        object.__setattr__(self, "name", self.name[0])
-        _single_name(self)
         if self.lr is not None and self.lr_mult is not None:
             raise SpecError("lr_mult", "give lr or lr_mult, not both")
         if self.weight_decay is not None and self.wd_mult is not None:
@@ -201,7 +229,7 @@ class Rule:
 class Layers:
     """How to read a parameter's layer id: a regex capture, plus explicit ids by glob."""
 
-    pattern: str | None = param(Optional(Strings("regex")), "regex whose group 1 is the id", None)
+    pattern: str | None = param(Optional(Pattern("regex")), "regex whose group 1 is the id", None)
     offset: int = param(Int(-1000, 1000), "added to the captured id", 0)
     ids: Any = dataclasses.field(default=(), metadata={"doc": "table of glob = id"})
     max_id: int | None = param(Optional(Int(0)), "the top layer id (default: the largest)", None)
@@ -211,20 +239,18 @@ class Layers:
         if isinstance(ids, dict):
             items = []
             for glob, value in ids.items():
-                problem = lint_pattern(glob, "glob")
+                problem = lint_pattern(glob, "glob") if isinstance(glob, str) else "is not a glob"
                 if problem:
                     raise SpecError(f"ids.{glob}", problem)
                 items.append((glob, Int(0).coerce(value, f"ids.{glob}")))
             object.__setattr__(self, "ids", tuple(items))
-        elif ids and not all(isinstance(i, tuple) and len(i) == 2 for i in ids):
+        elif not isinstance(ids, tuple) or not all(
+            isinstance(i, tuple) and len(i) == 2 and isinstance(i[0], str) for i in ids
+        ):
             raise SpecError("ids", f"must be a table of glob = id, got {describe(ids)}")
         validate_fields(self)
-        if isinstance(self.pattern, tuple):
-            object.__setattr__(self, "pattern", self.pattern[0])
-            if re.compile(self.pattern).groups < 1:
-                raise SpecError(
-                    "pattern", f"needs a capture group for the id, got {self.pattern!r}"
-                )
+        if self.pattern is not None and re.compile(self.pattern).groups < 1:
+            raise SpecError("pattern", f"needs a capture group for the id, got {self.pattern!r}")
         if self.pattern is None and not self.ids:
             raise SpecError("pattern", "give a pattern, ids, or both")
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import SpecError, describe
 from .node import Schedule, from_dict
-from .params import Real
+from .params import LR_RANGE, Real
 from .policy import GroupPolicy
 from .resolve import DEFAULT_SCHEDULE, Resolution, resolve
 from .shortform import normalize
@@ -60,7 +60,8 @@ class Recipe:
         if self.resolution is None:
             return self.lr_base * self.schedule(steps)
         rows = [g.lr * self.schedule_named(g.schedule)(steps) for g in self.resolution.groups]
-        return np.asarray(rows, dtype=np.float64)
+        # reshape: with no group (every parameter frozen) still (0, *steps.shape)
+        return np.asarray(rows, dtype=np.float64).reshape(len(rows), *np.shape(steps))
 
     # -- groups -------------------------------------------------------------------------
     def bind(self, table: ParamTable | str | Path | list[Any]) -> Recipe:
@@ -122,7 +123,7 @@ def _read(source: str | Path) -> tuple[str, str]:
         return path.read_text(encoding="utf-8"), str(path)
     except FileNotFoundError:
         raise SpecError("", f"recipe file {str(path)!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as err:
+    except (OSError, UnicodeDecodeError, ValueError) as err:
         raise SpecError("", f"cannot read recipe file {str(path)!r}: {err}") from None
 
 
@@ -132,6 +133,10 @@ def _parse(text: str, origin: str) -> dict[str, Any]:
             data = json.loads(text)
         except json.JSONDecodeError as err:
             raise SpecError("", f"{origin} is not valid JSON: {err}") from None
+        except RecursionError:
+            raise SpecError("", f"{origin} nests too deeply to be a recipe") from None
+        except ValueError as err:  # e.g. an integer longer than Python's digit limit
+            raise SpecError("", f"{origin} is not a usable JSON recipe: {err}") from None
         if not isinstance(data, dict):
             raise SpecError("", f"{origin}: a recipe must be a JSON object, got {describe(data)}")
         return data
@@ -139,13 +144,19 @@ def _parse(text: str, origin: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise SpecError("", f"{origin} is not valid TOML: {err}") from None
+    except RecursionError:
+        raise SpecError("", f"{origin} nests too deeply to be a recipe") from None
+    except ValueError as err:  # e.g. an integer longer than Python's digit limit
+        raise SpecError("", f"{origin} is not a usable TOML recipe: {err}") from None
 
 
 def from_document(data: dict[str, Any]) -> Recipe:
     """A recipe from its (short or explicit) dict form; every error names its path."""
     for key in data:
         if key not in TOP_KEYS:
-            raise SpecError(str(key), "unknown field; a recipe accepts: " + ", ".join(TOP_KEYS))
+            raise SpecError(
+                str(key) or repr(key), "unknown field; a recipe accepts: " + ", ".join(TOP_KEYS)
+            )
     version = data.get("version", VERSION)
     if version != VERSION or isinstance(version, bool):
         raise SpecError("version", f"must be {VERSION}, got {describe(version)}")
@@ -154,7 +165,7 @@ def from_document(data: dict[str, Any]) -> Recipe:
         raise SpecError("name", f"must be a string, got {describe(name)}")
     if "lr" not in data:
         raise SpecError("lr", "is required: the base learning rate")
-    lr = Real(0.0, open_low=True).coerce(data["lr"], "lr")
+    lr = Real(*LR_RANGE).coerce(data["lr"], "lr")
     training = None
     if "training" in data:
         raw = data["training"]
@@ -187,6 +198,12 @@ def from_document(data: dict[str, Any]) -> Recipe:
                     f"names an unknown schedule {rule.schedule!r}; define it under "
                     f"[schedules.{rule.schedule}]",
                 )
+        default = policy.defaults.schedule if policy.defaults is not None else None
+        if default is not None and default not in named and default != DEFAULT_SCHEDULE:
+            raise SpecError(
+                "groups.defaults.schedule",
+                f"names an unknown schedule {default!r}; define it under [schedules.{default}]",
+            )
     recipe = Recipe(lr, schedule, named, training, policy, name)
     peak = max([schedule.peak(), *(s.peak() for s in named.values())])
     if not lr * peak < 1e300:

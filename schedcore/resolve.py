@@ -189,6 +189,12 @@ def resolve(
                 f"names an unknown schedule {rule.schedule!r}; "
                 f"known: {', '.join(sorted(schedules))}",
             )
+    default = policy.defaults.schedule if policy.defaults is not None else None
+    if default is not None and default not in schedules and default != DEFAULT_SCHEDULE:
+        raise SpecError(
+            "groups.defaults.schedule",
+            f"names an unknown schedule {default!r}; known: {', '.join(sorted(schedules))}",
+        )
     if policy.defaults is None:
         covered = np.logical_or.reduce(masks) if masks else np.zeros(len(rows.names), bool)
         missing = np.flatnonzero(rows.trainable & ~covered)

@@ -167,7 +167,9 @@ def _row(value: Any, path: str) -> Param:
         raise SpecError(f"{path}.trainable", f"must be true or false, got {describe(trainable)}")
     tags, aliases = value.get("tags", ()), value.get("aliases", ())
     for key, items in (("tags", tags), ("aliases", aliases)):
-        if isinstance(items, str) or not all(isinstance(x, str) for x in items):
+        if not isinstance(items, (list, tuple, set, frozenset)) or not all(
+            isinstance(x, str) for x in items
+        ):
             raise SpecError(f"{path}.{key}", f"must be a list of strings, got {describe(items)}")
     return Param(name, tuple(shape), trainable, frozenset(tags), tuple(aliases))
 
@@ -202,8 +204,8 @@ def _fast_row(value: dict[str, Any]) -> Param | None:
         type(name) is str
         and trainable.__class__ is bool
         and all(type(d) is int and d >= 0 for d in shape)
-        and not isinstance(tags, str)
-        and not isinstance(aliases, str)
+        and type(tags) in (list, tuple)
+        and type(aliases) in (list, tuple)
         and all(type(t) is str for t in tags)
         and all(type(a) is str for a in aliases)
     ):

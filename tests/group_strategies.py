@@ -31,7 +31,12 @@ UNIVERSE = tuple(
     ".".join(p for p in (m, s, leaf) if p) for m in MODULES for s in SUBS for leaf in LEAVES
 )
 SCHEDULES = frozenset({"default", "slow"})
-LAYERS = {"pattern": r"layer\.(\d+)\.", "offset": 1, "ids": {"emb.*": 0}}
+# BERT-style ids: embeddings 0, layer i -> i + 1, pooler and head 13 (tied.* aliases: none)
+LAYERS = {
+    "pattern": r"layer\.(\d+)\.",
+    "offset": 1,
+    "ids": {"emb.*": 0, "pool.*": 13, "head.*": 13},
+}
 
 # Selector vocabulary: every item passes the pattern lints and most of them match something.
 PREFIXES = ("emb.", "enc.", "enc.layer.1", "head.", "pool.", "tied.")
@@ -78,20 +83,24 @@ def tables(draw: Any, min_size: int = 1, max_size: int = 24, aliases: bool = Tru
 
 
 @st.composite
-def selectors(draw: Any, with_layers: bool) -> dict[str, Any]:
+def selectors(draw: Any, with_layers: bool, names: tuple[str, ...] = UNIVERSE) -> dict[str, Any]:
     criteria = {
         "prefix": st.lists(st.sampled_from(PREFIXES), min_size=1, max_size=2, unique=True),
         "contains": st.lists(st.sampled_from(SUBSTRINGS), min_size=1, max_size=2, unique=True),
         "glob": st.lists(st.sampled_from(GLOBS), min_size=1, max_size=2, unique=True),
         "regex": st.lists(st.sampled_from(REGEXES), min_size=1, max_size=2, unique=True),
-        "name": st.lists(st.sampled_from(UNIVERSE), min_size=1, max_size=3, unique=True),
+        "name": st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True),
         "tags": st.lists(st.sampled_from(TAGS), min_size=1, max_size=2, unique=True),
         "ndim": st.sampled_from(([1], [2], [1, 2])),
         "shape": st.sampled_from(([4], [4, 4])),
     }
     if with_layers:
         criteria["layers"] = st.sampled_from(([0, 1], [2, 12], [1, 3]))
-    keys = draw(st.lists(st.sampled_from(sorted(criteria)), min_size=1, max_size=2, unique=True))
+    # mostly one criterion: two of them (both must hold) often select nothing
+    size = draw(st.sampled_from((1, 1, 2)))
+    keys = draw(
+        st.lists(st.sampled_from(sorted(criteria)), min_size=size, max_size=size, unique=True)
+    )
     return {k: draw(criteria[k]) for k in keys}
 
 
@@ -103,7 +112,7 @@ def rule_effects(draw: Any, with_layers: bool) -> dict[str, Any]:
         out["lr"] = draw(st.sampled_from(LRS))
     elif lr == "lr_mult":
         out["lr_mult"] = draw(st.sampled_from(LR_MULTS))
-    wd = draw(st.sampled_from((None, None, "weight_decay", "wd_mult")))
+    wd = draw(st.sampled_from((None, None, "weight_decay", "weight_decay", "wd_mult")))
     if wd == "weight_decay":
         out["weight_decay"] = draw(st.sampled_from(WDS))
     elif wd == "wd_mult":
@@ -122,13 +131,14 @@ def rule_effects(draw: Any, with_layers: bool) -> dict[str, Any]:
 
 
 @st.composite
-def policies(draw: Any, max_rules: int = 5) -> dict[str, Any]:
-    """A ``groups`` table: rules named r0, r1, ..., optional defaults and layers."""
+def policies(draw: Any, max_rules: int = 5, names: tuple[str, ...] = UNIVERSE) -> dict[str, Any]:
+    """A ``groups`` table: rules named r0, r1, ..., optional defaults and layers. ``name``
+    selectors pick from ``names`` (give the table's names to make them match)."""
     with_layers = draw(st.booleans())
     n = draw(st.integers(0, max_rules))
     rules = []
     for i in range(n):
-        rule: dict[str, Any] = {"name": f"r{i}", "match": draw(selectors(with_layers))}
+        rule: dict[str, Any] = {"name": f"r{i}", "match": draw(selectors(with_layers, names))}
         rule.update(draw(rule_effects(with_layers)))
         priority = draw(st.sampled_from((0, 0, 1, 2, -1)))
         if priority:
@@ -136,6 +146,12 @@ def policies(draw: Any, max_rules: int = 5) -> dict[str, Any]:
         if draw(st.integers(0, 3)) == 0:
             rule["optional"] = True
         rules.append(rule)
+    if draw(st.integers(0, 3)) == 0:
+        # a deciding rule above the rest, anywhere in the list: it settles every lower
+        # disagreement about the facet it sets, whatever its position
+        boss: dict[str, Any] = {"name": f"r{n}", "match": {"glob": "*"}, "priority": 3}
+        boss.update(draw(st.sampled_from(({"lr": 1e-2}, {"weight_decay": 0.0}, {"lr_mult": 0.5}))))
+        rules.insert(draw(st.integers(0, len(rules))), boss)
     data: dict[str, Any] = {"rules": rules}
     if not rules or draw(st.integers(0, 3)) > 0:
         defaults: dict[str, Any] = {}
@@ -144,7 +160,7 @@ def policies(draw: Any, max_rules: int = 5) -> dict[str, Any]:
             defaults["lr"] = draw(st.sampled_from(LRS))
         elif lr == "lr_mult":
             defaults["lr_mult"] = draw(st.sampled_from(LR_MULTS))
-        if draw(st.booleans()):
+        if draw(st.integers(0, 3)) > 0:
             defaults["weight_decay"] = draw(st.sampled_from(WDS))
         if draw(st.integers(0, 3)) == 0:
             defaults["schedule"] = "slow"
@@ -344,3 +360,12 @@ def expected(
     if errors:
         raise ExpectedErrors(errors)
     return out
+
+
+@st.composite
+def cases(draw: Any, max_rules: int = 5) -> tuple[ParamTable, dict[str, Any]]:
+    """A table and a policy whose ``name`` selectors mostly pick the table's own names."""
+    table = draw(tables())
+    names = tuple(n for p in table for n in (p.name, *p.aliases))
+    pool = names + UNIVERSE[:4] if draw(st.integers(0, 3)) else UNIVERSE
+    return table, draw(policies(max_rules=max_rules, names=pool))

@@ -76,7 +76,7 @@ def test_show_recipe_file_without_groups(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("lr = -1\n", "lr: must be a positive number, got -1"),
+        ("lr = -1\n", "lr: must be a number in [1e-30, 1e+06], got -1"),
         (
             'lr = 1\n[schedule]\ntype = "cosine"\nsteps = 0\n',
             "schedule.steps: must be a positive integer, got 0",

@@ -313,6 +313,28 @@ def test_overridden_conflict_is_not_an_error_in_any_rule_order():
         }, [r["name"] for r in order]
 
 
+def test_multipliers_scale_the_base_lr_and_the_default_decay():
+    groups = {
+        "defaults": {"weight_decay": 0.01, "lr_mult": 2.0},
+        "rules": [
+            {"name": "head", "match": {"prefix": "head."}, "lr_mult": 10.0, "wd_mult": 0.5},
+        ],
+    }
+    res = resolved(groups, ROWS, base_lr=1e-3)
+    head, enc = res.decisions["head.weight"], res.decisions["enc.weight"]
+    assert (head.lr, head.lr_scale, head.weight_decay) == (1e-2, 10.0, 0.005)
+    assert (enc.lr, enc.lr_scale, enc.weight_decay) == (2e-3, 2.0, 0.01)
+    assert enc.sources == {
+        "lr": "defaults",
+        "weight_decay": "defaults",
+        "frozen": "(base)",
+        "schedule": "(base)",
+    }
+    # wd_mult needs a default to scale
+    err = spec_error({"defaults": {}, "rules": groups["rules"]}, ROWS)
+    assert err.path == "groups.defaults.weight_decay" and "'head'" in str(err)
+
+
 # -- coverage -----------------------------------------------------------------------------
 
 

@@ -13,10 +13,10 @@ import re
 from typing import Any
 
 import pytest
-from group_strategies import SCHEDULES, ExpectedErrors, expected, policies, tables
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from group_strategies import SCHEDULES, ExpectedErrors, cases, expected
 from schedcore.errors import SpecError
 from schedcore.policy import GroupPolicy
 from schedcore.resolve import Resolution, resolve
@@ -25,8 +25,8 @@ from schedcore.table import ParamTable
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 base_lrs = st.sampled_from((1e-4, 1e-3, 0.1))
 
-# Dead selectors: each matches no name in the strategies' universe (the last two only by
-# combining criteria or by a layer that does not exist).
+# Dead selectors: each matches no name the strategies can produce (there is no layer 7, no
+# gamma; the last two are dead only because both of their criteria must hold).
 DEAD_MATCHES = (
     {"prefix": "nowhere."},
     {"name": "enc.layer.7.attn.weight"},
@@ -84,8 +84,9 @@ def check_invariants(res: Resolution, table: ParamTable) -> None:
 
 
 @SETTINGS
-@given(table=tables(), groups=policies(), base_lr=base_lrs)
-def test_resolution_matches_the_reference(table, groups, base_lr):
+@given(case=cases(), base_lr=base_lrs)
+def test_resolution_matches_the_reference(case, base_lr):
+    table, groups = case
     try:
         want = expected(groups, table, base_lr)
     except ExpectedErrors as exp:
@@ -110,8 +111,9 @@ def test_resolution_matches_the_reference(table, groups, base_lr):
 
 
 @SETTINGS
-@given(table=tables(), groups=policies(), base_lr=base_lrs, data=st.data())
-def test_independent_of_table_order(table, groups, base_lr, data):
+@given(case=cases(), base_lr=base_lrs, data=st.data())
+def test_independent_of_table_order(case, base_lr, data):
+    table, groups = case
     shuffled = ParamTable(tuple(data.draw(st.permutations(table.rows))))
     first, second = outcome(groups, table, base_lr), outcome(groups, shuffled, base_lr)
     assert isinstance(first, SpecError) == isinstance(second, SpecError), (first, second)
@@ -123,10 +125,11 @@ def test_independent_of_table_order(table, groups, base_lr, data):
 
 
 @SETTINGS
-@given(table=tables(), groups=policies(), base_lr=base_lrs, data=st.data())
-def test_independent_of_rule_order(table, groups, base_lr, data):
+@given(case=cases(), base_lr=base_lrs, data=st.data())
+def test_independent_of_rule_order(case, base_lr, data):
     """Precedence is by priority, never by position: reordering the rules changes neither
     whether a policy is accepted nor what it resolves to."""
+    table, groups = case
     reordered = {**groups, "rules": data.draw(st.permutations(groups["rules"]))}
     first, second = outcome(groups, table, base_lr), outcome(reordered, table, base_lr)
     assert isinstance(first, SpecError) == isinstance(second, SpecError), (first, second)
@@ -137,8 +140,9 @@ def test_independent_of_rule_order(table, groups, base_lr, data):
 
 
 @SETTINGS
-@given(table=tables(), groups=policies(), base_lr=base_lrs)
-def test_explain_agrees_with_the_groups(table, groups, base_lr):
+@given(case=cases(), base_lr=base_lrs)
+def test_explain_agrees_with_the_groups(case, base_lr):
+    table, groups = case
     res = outcome(groups, table, base_lr)
     if isinstance(res, SpecError):
         return
@@ -166,13 +170,13 @@ def test_explain_agrees_with_the_groups(table, groups, base_lr):
 
 @SETTINGS
 @given(
-    table=tables(),
-    groups=policies(max_rules=4),
+    case=cases(max_rules=4),
     base_lr=base_lrs,
     dead=st.sampled_from(DEAD_MATCHES),
     data=st.data(),
 )
-def test_dead_rule_is_an_error_naming_the_rule(table, groups, base_lr, dead, data):
+def test_dead_rule_is_an_error_naming_the_rule(case, base_lr, dead, data):
+    table, groups = case
     rules = list(groups["rules"])
     at = data.draw(st.integers(0, len(rules)))
     rules.insert(at, {"name": "dead", "match": dead, "weight_decay": 0.0})
@@ -191,13 +195,13 @@ def test_dead_rule_is_an_error_naming_the_rule(table, groups, base_lr, dead, dat
 
 @SETTINGS
 @given(
-    table=tables(),
-    groups=policies(max_rules=4),
+    case=cases(max_rules=4),
     base_lr=base_lrs,
     dead=st.sampled_from(DEAD_MATCHES),
     data=st.data(),
 )
-def test_optional_dead_rule_is_inert(table, groups, base_lr, dead, data):
+def test_optional_dead_rule_is_inert(case, base_lr, dead, data):
+    table, groups = case
     rules = list(groups["rules"])
     at = data.draw(st.integers(0, len(rules)))
     extra = {"name": "dead", "match": dead, "optional": True, "lr": 1.0, "priority": 3}
