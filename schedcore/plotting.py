@@ -1,7 +1,12 @@
-"""Plot a recipe's lr curve with matplotlib (the ``[plot]`` extra): one line per group."""
+"""Plot a recipe's lr curve: with matplotlib (the ``[plot]`` extra) or in the terminal.
+
+One line per group; phase boundaries are shaded, and the end of warmup and the peak are
+annotated.
+"""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -9,9 +14,24 @@ import numpy as np
 from .errors import SpecError
 from .keypoints import horizon, warmup_steps
 from .recipe import Recipe
+from .structure import boundaries
+
+FORMATS = (".png", ".svg", ".pdf")
 
 
-def plot_recipe(recipe: Recipe, output: Path, log: bool = False) -> Path:
+def _series(recipe: Recipe, steps: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    values = recipe.lr(steps)
+    if values.ndim == 1:
+        return [("lr", values)]
+    assert recipe.resolution is not None
+    out = []
+    for i, g in enumerate(recipe.resolution.groups):
+        wd = "default" if g.weight_decay is None else f"{g.weight_decay:g}"
+        out.append((f"group {i}: {len(g.params)} params, wd {wd}, {g.schedule}", values[i]))
+    return out
+
+
+def _pyplot():
     try:
         import matplotlib
 
@@ -19,33 +39,48 @@ def plot_recipe(recipe: Recipe, output: Path, log: bool = False) -> Path:
         import matplotlib.pyplot as plt
     except ImportError:  # pragma: no cover - depends on the environment
         raise SpecError("plot", "needs matplotlib: pip install 'schedcore[plot]'") from None
-    if output.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise SpecError("--output", f"must end in .png, .svg or .pdf, got {output.name!r}")
+    return plt
+
+
+def _check_output(output: Path) -> None:
+    if output.suffix.lower() not in FORMATS:
+        raise SpecError("--output", f"must end in {', '.join(FORMATS)}, got {output.name!r}")
+
+
+def plot_recipe(recipe: Recipe, output: Path, log: bool = False) -> Path:
+    """Draw the recipe (one line per group) into ``output`` (.png, .svg or .pdf)."""
+    _check_output(output)
+    plt = _pyplot()
     total = horizon(recipe)
     steps = np.arange(total + 1, dtype=np.int64)
-    curves = recipe.lr(steps)
-    if curves.ndim == 1:
-        curves, labels = curves[None, :], ["lr"]
-    else:
-        assert recipe.resolution is not None
-        labels = [
-            f"group {i}: {len(g.params)} params, weight decay "
-            + ("default" if g.weight_decay is None else f"{g.weight_decay:g}")
-            for i, g in enumerate(recipe.resolution.groups)
-        ]
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
-    for curve, label in zip(curves, labels, strict=True):
+    series = _series(recipe, steps)
+    fig, ax = plt.subplots(figsize=(9, 4.8), dpi=120)
+    edges = [0, *boundaries(recipe.schedule, total), total]
+    for n, (a, b) in enumerate(itertools.pairwise(edges)):
+        if n % 2:
+            ax.axvspan(a, b, color="0.93", zorder=0, linewidth=0)
+    for label, curve in series:
         ax.plot(steps, curve, label=label, linewidth=1.6)
+    top = max(float(c.max()) for _, c in series)
     warm = warmup_steps(recipe.schedule)
-    if warm:
-        ax.axvspan(0, warm, color="0.9", zorder=0)
-        ax.axvline(warm, color="0.5", linestyle=":", linewidth=1)
+    if warm and warm <= total:
+        ax.axvline(warm, color="0.45", linestyle=":", linewidth=1)
         ax.annotate(
-            f"warmup ends ({warm})",
-            (warm, float(curves.max())),
-            fontsize=8,
-            xytext=(4, -12),
+            f"warmup ends: step {warm}",
+            (warm, top),
+            xytext=(6, -14),
             textcoords="offset points",
+            fontsize=8,
+        )
+    for _, curve in series[:1]:
+        k = int(np.argmax(curve))
+        ax.plot([k], [curve[k]], marker="o", color="black", markersize=4)
+        ax.annotate(
+            f"peak {curve[k]:.3g} at step {k}",
+            (k, curve[k]),
+            xytext=(6, 6),
+            textcoords="offset points",
+            fontsize=8,
         )
     if log:
         ax.set_yscale("log")
@@ -59,3 +94,37 @@ def plot_recipe(recipe: Recipe, output: Path, log: bool = False) -> Path:
     fig.savefig(output)
     plt.close(fig)
     return output
+
+
+def plot_curves(
+    steps: np.ndarray, sides: list[tuple[str, np.ndarray]], output: Path, title: str
+) -> Path:
+    """Overlay curves (each side: a label and a (groups, steps) array), e.g. for a diff."""
+    _check_output(output)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 4.8), dpi=120)
+    for (label, curves), style in zip(sides, ("-", "--"), strict=False):
+        for g, curve in enumerate(curves):
+            ax.plot(steps, curve, style, label=f"{label} group {g}", linewidth=1.4)
+    ax.set_xlabel("optimizer update k")
+    ax.set_ylabel("learning rate")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(output)
+    plt.close(fig)
+    return output
+
+
+def terminal_plot(recipe: Recipe, log: bool = False, width: int = 72, height: int = 16) -> str:
+    """The recipe's curves as text, with the phase boundaries marked."""
+    from .termplot import render
+
+    total = horizon(recipe)
+    steps = np.unique(np.linspace(0, total, width * 4).astype(np.int64))
+    title = f"{recipe.name or 'recipe'}: lr over {total} steps" + (" (log scale)" if log else "")
+    body = render(
+        steps, _series(recipe, steps), width, height, log, boundaries(recipe.schedule, total)
+    )
+    return title + "\n" + body

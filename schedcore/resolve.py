@@ -357,7 +357,14 @@ def _layer_ids(policy: GroupPolicy, names: list[str]) -> np.ndarray:
         m = search(name) if search is not None else None
         if m is not None:
             captured = m.group(1)
-            if captured is not None and captured.isdigit():
+            # ASCII digits only: str.isdigit() also accepts '²', which int() refuses
+            if captured is not None and captured.isascii() and captured.isdigit():
+                if len(captured) > 15:  # beyond 2**53: no layer id is that large
+                    raise SpecError(
+                        "groups.layers.pattern",
+                        f"captures the layer id {captured[:20]}... from {name[:60]!r}; "
+                        "layer ids must be at most 2**53",
+                    )
                 out[j] = int(captured) + offset
     return out
 
@@ -391,7 +398,19 @@ def _values(policy, facets, rows: _Rows, base_lr: float, schedule_names) -> _Val
         if top is None:
             top = int(rows.layer[(rows.layer >= 0) & rows.trainable].max())
         index = np.flatnonzero(decayed)
-        lr[index] = lr[index] * f["layer_decay"].value[index] ** (top - rows.layer[index])
+        with np.errstate(over="ignore"):  # checked just below
+            factor = f["layer_decay"].value[index] ** (top - rows.layer[index])
+        huge = np.flatnonzero(~(factor <= 1e100))  # a layer above max_id: negative power
+        if huge.shape[0]:
+            i = int(index[huge[0]])
+            rule = policy.rules[f["layer_decay"].source[i]]
+            raise SpecError(
+                f"groups.rules[{f['layer_decay'].source[i]}].layer_decay",
+                f"rate {rule.layer_decay:g} ** {top - rows.layer[i]} (top layer {top} minus "
+                f"layer {rows.layer[i]} of {rows.names[i]!r}) scales the lr by "
+                f"{factor[huge[0]]:g}; raise groups.layers.max_id to the largest layer id",
+            )
+        lr[index] = lr[index] * factor
     wd_state = f["weight_decay"]
     wd = np.where(wd_state.kind == 1, wd_state.value, np.nan)
     scaled = np.flatnonzero((wd_state.kind == 2) & ~frozen)
