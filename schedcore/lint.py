@@ -84,7 +84,14 @@ def lint(recipe: Recipe) -> list[Finding]:
         )
     found += _cycles(schedule, total)
     found += _per_epoch(schedule, total)
-    if after_warmup.shape[0] > 1 and after_warmup[-1] > after_warmup[0] * (1 + 1e-12):
+    if not any(f.code in ("W001", "W002") for f in found):  # those already explain it
+        found += _length(recipe, total)
+    covered = warm is not None and warm >= total
+    if (
+        not covered
+        and after_warmup.shape[0] > 1
+        and after_warmup[-1] > after_warmup[0] * (1 + 1e-12)
+    ):
         add(
             "W008",
             f"the lr ends at {after_warmup[-1] * recipe.lr_base:g} (step {total - 1}), "
@@ -116,14 +123,19 @@ def _training(recipe: Recipe, total: int) -> list[Finding]:
                     "updates, not batches",
                 )
             )
-    length = recipe.schedule.length
-    if t is not None and length is not None and length != total:
-        out.append(
-            Finding(
-                "W003", f"the schedule's own length is {length} steps but training runs {total}"
-            )
-        )
     return out
+
+
+def _length(recipe: Recipe, total: int) -> list[Finding]:
+    length = recipe.schedule.length
+    if recipe.training is None or length is None or length == total:
+        return []
+    tail = "holds its last value" if length < total else "is cut off"
+    message = (
+        f"the schedule's own length is {length} steps but training runs {total}: "
+        f"the schedule {tail} for the last {abs(total - length)} steps"
+    )
+    return [Finding("W003", message)]
 
 
 def _decays(schedule: Schedule) -> bool:
