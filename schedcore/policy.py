@@ -335,6 +335,19 @@ class GroupPolicy:
         ]
         return out
 
+    def check_schedules(self, known: set[str] | frozenset[str]) -> None:
+        """Raise SpecError for a rule or default naming a schedule not in ``known``."""
+        where = [(f"groups.rules[{i}].schedule", r.schedule) for i, r in enumerate(self.rules)]
+        if self.defaults is not None:
+            where.append(("groups.defaults.schedule", self.defaults.schedule))
+        for path, name in where:
+            if name is not None and name not in known:
+                raise SpecError(
+                    path,
+                    f"names an unknown schedule {name!r}; define it under [schedules.{name}] "
+                    f"(known: {', '.join(sorted(known))})",
+                )
+
     def schedule_names(self) -> set[str]:
         names = {r.schedule for r in self.rules if r.schedule}
         if self.defaults and self.defaults.schedule:

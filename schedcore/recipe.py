@@ -187,23 +187,7 @@ def from_document(data: dict[str, Any]) -> Recipe:
         named[key] = _schedule(value, f"schedules.{key}", lr, training)
     policy = GroupPolicy.from_dict(data["groups"]) if "groups" in data else None
     if policy is not None:
-        for i, rule in enumerate(policy.rules):
-            if (
-                rule.schedule is not None
-                and rule.schedule not in named
-                and rule.schedule != DEFAULT_SCHEDULE
-            ):
-                raise SpecError(
-                    f"groups.rules[{i}].schedule",
-                    f"names an unknown schedule {rule.schedule!r}; define it under "
-                    f"[schedules.{rule.schedule}]",
-                )
-        default = policy.defaults.schedule if policy.defaults is not None else None
-        if default is not None and default not in named and default != DEFAULT_SCHEDULE:
-            raise SpecError(
-                "groups.defaults.schedule",
-                f"names an unknown schedule {default!r}; define it under [schedules.{default}]",
-            )
+        policy.check_schedules({DEFAULT_SCHEDULE, *named})
     recipe = Recipe(lr, schedule, named, training, policy, name)
     peak = max([schedule.peak(), *(s.peak() for s in named.values())])
     if not lr * peak < 1e300:

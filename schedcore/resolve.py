@@ -183,18 +183,7 @@ def resolve(
                 f"rule {rule.name!r} matches no parameter; check its match "
                 f"({_describe_selector(rule.match)}) or mark it optional = true",
             )
-        if rule.schedule is not None and rule.schedule not in schedules:
-            raise SpecError(
-                f"groups.rules[{i}].schedule",
-                f"names an unknown schedule {rule.schedule!r}; "
-                f"known: {', '.join(sorted(schedules))}",
-            )
-    default = policy.defaults.schedule if policy.defaults is not None else None
-    if default is not None and default not in schedules and default != DEFAULT_SCHEDULE:
-        raise SpecError(
-            "groups.defaults.schedule",
-            f"names an unknown schedule {default!r}; known: {', '.join(sorted(schedules))}",
-        )
+    policy.check_schedules(schedules | {DEFAULT_SCHEDULE})
     if policy.defaults is None:
         covered = np.logical_or.reduce(masks) if masks else np.zeros(len(rows.names), bool)
         missing = np.flatnonzero(rows.trainable & ~covered)
