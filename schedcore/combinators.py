@@ -89,6 +89,15 @@ class Sequence(Schedule):
         last = self.phases[-1]
         return self.starts[-1] if last.steps is not None else None
 
+    @property
+    def constant_from(self) -> int | None:
+        # past its start, the last phase runs on: its own settling step, on its clock
+        last, start = self.phases[-1], self.starts[len(self.phases) - 1]
+        inner = last.schedule.constant_from
+        if inner is None:
+            return None
+        return start + inner if last.clock == "local" else max(start, inner)
+
     def _eval(self, t, ordered):
         starts = self.starts[:-1]
         if len(self.phases) == 1:
@@ -110,11 +119,8 @@ class Sequence(Schedule):
         return out
 
     def dense(self, ops, t):
-        starts = self.starts
-        out = self._local(ops, 0, t)
-        for i in range(1, len(self.phases)):
-            out = ops.where(t >= starts[i], self._local(ops, i, t), out)
-        return out
+        pieces = [functools.partial(self._local, ops, i) for i in range(len(self.phases))]
+        return ops.piecewise(t, self.starts[1 : len(self.phases)], pieces)
 
     def _local(self, ops: Any, i: int, t: Any) -> Any:
         phase = self.phases[i]
@@ -213,7 +219,7 @@ class WarmupStableDecay(Schedule):
     warmup_shape: str = param(Choice("linear", "cosine"), "shape of the warmup", "linear")
     decay_shape: str = param(Choice(*COOLDOWN_SHAPES), "shape of the cooldown", "linear")
     end: float = param(MULTIPLIER, "value after the cooldown (min lr ratio)", 0.0)
-    cycles: float = param(Real(0.0, open_low=True), "cosine cooldown periods", 0.5)
+    cycles: float = param(Real(0.0, 1e100, open_low=True), "cosine cooldown periods", 0.5)
 
     def expand(self) -> Schedule:
         phases = []
@@ -258,6 +264,11 @@ class Product(Schedule):
     def peak(self) -> float:
         return math.prod(s.peak() for s in self.schedules)
 
+    @property
+    def constant_from(self) -> int | None:
+        steps = [s.constant_from for s in self.schedules]
+        return None if None in steps else max(steps)  # type: ignore[type-var]
+
 
 @node("scale")
 @frozen
@@ -279,6 +290,10 @@ class Scale(Schedule):
     @property
     def length(self) -> int | None:
         return self.schedule.length
+
+    @property
+    def constant_from(self) -> int | None:
+        return 0 if self.factor == 0.0 else self.schedule.constant_from
 
 
 @node("clamp")
@@ -315,6 +330,10 @@ class Clamp(Schedule):
     def length(self) -> int | None:
         return self.schedule.length
 
+    @property
+    def constant_from(self) -> int | None:
+        return 0 if self.min is not None and self.min == self.max else self.schedule.constant_from
+
 
 @node("shift")
 @frozen
@@ -340,6 +359,11 @@ class Shift(Schedule):
         inner = self.schedule.length
         return None if inner is None else max(inner - self.offset, 0)
 
+    @property
+    def constant_from(self) -> int | None:
+        inner = self.schedule.constant_from
+        return None if inner is None else max(inner - self.offset, 0)
+
 
 @node("repeat")
 @frozen
@@ -357,6 +381,10 @@ class Repeat(Schedule):
 
     def peak(self) -> float:
         return self.schedule.peak()
+
+    @property
+    def constant_from(self) -> int | None:
+        return 0 if self.schedule.constant_from == 0 else None
 
 
 @node("per_epoch")
@@ -379,4 +407,9 @@ class PerEpoch(Schedule):
     @property
     def length(self) -> int | None:
         inner = self.schedule.length
+        return None if inner is None else inner * self.steps_per_epoch
+
+    @property
+    def constant_from(self) -> int | None:
+        inner = self.schedule.constant_from
         return None if inner is None else inner * self.steps_per_epoch

@@ -51,6 +51,10 @@ class Cyclic(Schedule):
     def peak(self) -> float:
         return max(self.low, self.high)
 
+    @property
+    def constant_from(self) -> int | None:
+        return 0 if self.low == self.high else None
+
 
 def _anneal(ops: Any, start: float, end: float, p: Any, how: str) -> Any:
     if how == "cos":
@@ -108,6 +112,10 @@ class OneCycle(Schedule):
     def length(self) -> int:
         return self.steps - 1
 
+    @property
+    def constant_from(self) -> int | None:
+        return self.steps - 1 if self.after == "hold" else None
+
     def dense(self, ops, t):
         # periodic: the whole cycle of `steps` updates repeats
         if self.after == "periodic":
@@ -128,7 +136,9 @@ class OneCycle(Schedule):
         return out
 
     def peak(self) -> float:
-        return max(1.0, 1.0 / self.div_factor)
+        # the final value exceeds the others when final_div_factor < 1
+        initial = 1.0 / self.div_factor
+        return max(1.0, initial, initial / self.final_div_factor)
 
 
 @node("sgdr")
@@ -145,6 +155,12 @@ class SGDR(Schedule):
     Restart steps come from exact integer arithmetic when ``t_mul`` is an integer (never
     from ``floor(log(...))``, which misplaces restarts); a fractional ``t_mul`` accumulates
     the cycle lengths in float64, exact for dyadic values such as 1.5.
+
+    ``cycle_index = 'log'`` reproduces timm's CosineLRScheduler and OneFlow's eager
+    CosineAnnealingWarmRestarts instead, rounding included: for ``t_mul != 1`` the cycle of
+    step ``k`` is ``floor(log(1 - k / period * (1 - t_mul)) / log(t_mul))`` in float64,
+    which puts some restarts one step late (``period = 1, t_mul = 3``: step 121 ends cycle
+    4 at ``end`` instead of restarting cycle 5).
     """
 
     period: int = param(POSITIVE_STEPS, "length of the first cycle, in steps")
@@ -155,6 +171,11 @@ class SGDR(Schedule):
     m_mul_applies_to: str = param(Choice("peak", "range"), "what m_mul shrinks", "peak")
     k_decay: float = param(Real(0.0, open_low=True), "exponent on the position (timm)", 1.0)
     cycle_limit: int | None = param(Optional(POSITIVE_STEPS), "cycles before holding `end`", None)
+    cycle_index: str = param(
+        Choice("exact", "log"),
+        "how restarts are found: 'exact', or 'log' as timm and OneFlow round them",
+        "exact",
+    )
 
     @functools.cached_property
     def _bounds(self) -> tuple[int, ...]:
@@ -172,7 +193,10 @@ class SGDR(Schedule):
             return ops.floor_divide(t, period), ops.float(ops.mod(t, period)) / period
         if growth.is_integer():
             bounds = self._bounds  # exact integers
-            cycle = ops.searchsorted(bounds, t, side="right") - 1
+            if self.cycle_index == "log":
+                cycle = ops.to_int(self._log_cycle(ops, t))
+            else:
+                cycle = ops.searchsorted(bounds, t, side="right") - 1
             begin = ops.take(bounds, cycle)
             return cycle, (ops.float(t) - begin) / (ops.take(bounds, cycle + 1) - begin)
         # fractional growth: boundaries are real; the first step of cycle i is ceil(start(i)).
@@ -184,11 +208,19 @@ class SGDR(Schedule):
             return period * ops.expm1(i * log_growth) / (growth - 1.0)
 
         k = ops.float(t)
-        cycle = ops.floor(ops.log1p(k * (growth - 1.0) / period) / log_growth)
-        cycle = ops.where(k < ops.ceil(start(cycle)), cycle - 1.0, cycle)
-        cycle = ops.where(k >= ops.ceil(start(cycle + 1.0)), cycle + 1.0, cycle)
+        if self.cycle_index == "log":
+            cycle = self._log_cycle(ops, t)
+        else:
+            cycle = ops.floor(ops.log1p(k * (growth - 1.0) / period) / log_growth)
+            cycle = ops.where(k < ops.ceil(start(cycle)), cycle - 1.0, cycle)
+            cycle = ops.where(k >= ops.ceil(start(cycle + 1.0)), cycle + 1.0, cycle)
         begin = start(cycle)
         return ops.to_int(cycle), (k - begin) / (start(cycle + 1.0) - begin)
+
+    def _log_cycle(self, ops: Any, t: Any) -> Any:
+        """timm's and OneFlow's cycle index (a float), in their order of operations."""
+        x = 1.0 - ops.float(t) / self.period * (1.0 - self.t_mul)
+        return ops.floor(ops.log(x) / math.log(self.t_mul))
 
     def dense(self, ops, t):
         cycle, p = self._cycles(ops, t)
@@ -205,3 +237,18 @@ class SGDR(Schedule):
 
     def peak(self) -> float:
         return max(self.start, self.end)
+
+    @property
+    def constant_from(self) -> int | None:
+        """The first step of cycle ``cycle_limit`` (integral growth; None otherwise)."""
+        if self.cycle_limit is None or not self.t_mul.is_integer():
+            return None
+        if self.t_mul == 1.0:  # equal cycles (_bounds would list 2**53 / period of them)
+            end = self.period * self.cycle_limit
+            return end if end <= MAX_STEP else None
+        if self.cycle_index == "log":
+            return None  # the logarithm may place the last restart a step late
+        bounds = self._bounds
+        if self.cycle_limit >= len(bounds) or bounds[self.cycle_limit] > MAX_STEP:
+            return None
+        return bounds[self.cycle_limit]

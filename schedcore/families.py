@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .node import Schedule, after_param, node
-from .params import MAX_STEP, Bool, Int, ListOf, Real, param
+from .node import AFTER_MODES, Schedule, after_param, node
+from .params import MAX_STEP, Bool, Choice, Int, ListOf, Real, param
 
 POSITIVE_STEPS = Int(1)
 STEP = Int(0)
@@ -38,6 +38,10 @@ class Constant(Schedule):
     def peak(self) -> float:
         return self.value
 
+    @property
+    def constant_from(self) -> int:
+        return 0
+
 
 @frozen
 class _Anneal(Schedule):
@@ -50,6 +54,10 @@ class _Anneal(Schedule):
     @property
     def length(self) -> int:
         return self.steps
+
+    @property
+    def constant_from(self) -> int | None:
+        return self.steps if getattr(self, "after", "hold") == "hold" else None
 
     def peak(self) -> float:
         return max(self.start, self.end)
@@ -78,13 +86,25 @@ class Cosine(_Anneal):
     ``cycles = 0.5`` is one half wave from ``start`` down to ``end``. With
     ``after = 'periodic'`` the wave continues past ``steps`` (as torch's CosineAnnealingLR
     and transformers' cosine do); its period is ``steps / cycles``.
+
+    ``restarts = true`` makes every half wave a descent (hard restarts, as transformers'
+    ``cosine_with_restarts``): with ``x = (2 * cycles) * p``, the factor is
+    ``0.5 * (1 + cos(pi * (x mod 1)))``, so ``2 * cycles`` descents from ``start`` to
+    ``end``, each restarting at ``start``; from ``k = steps`` on the value is ``end``
+    (``after = 'periodic'`` repeats the ``steps`` updates instead).
     """
 
-    cycles: float = param(Real(0.0, open_low=True), "number of cosine periods over `steps`", 0.5)
+    # bounded so that 2 * pi * cycles * p stays finite (an infinite phase times p = 0 is NaN)
+    cycles: float = param(
+        Real(0.0, 1e100, open_low=True), "number of cosine periods over `steps`", 0.5
+    )
     exponent: float = param(Real(0.0, open_low=True), "power applied to the cosine factor", 1.0)
     after: str = after_param()
+    restarts: bool = param(Bool(), "restart at `start` after every descent (hard restarts)", False)
 
     def dense(self, ops, t):
+        if self.restarts:
+            return self._restarts(ops, t)
         if self.after == "periodic":
             # the wave repeats every steps * q steps (q: denominator of `cycles`); wrapping
             # there keeps huge steps exact, where cos of the rounded huge argument is not
@@ -97,6 +117,14 @@ class Cosine(_Anneal):
             factor = ops.power(factor, self.exponent)
         return self.end + (self.start - self.end) * factor
 
+    def _restarts(self, ops, t):
+        k = self._position(ops, t, self.after)
+        x = (2.0 * self.cycles) * (ops.float(k) / self.steps)  # transformers' order of operations
+        factor = 0.5 * (1.0 + ops.cos(np.pi * ops.mod(x, 1.0)))
+        if self.exponent != 1.0:
+            factor = ops.power(factor, self.exponent)
+        return ops.where(k >= self.steps, self.end, self.end + (self.start - self.end) * factor)
+
 
 @node("polynomial")
 @frozen
@@ -104,13 +132,27 @@ class Polynomial(_Anneal):
     """``(start - end) * (1 - p) ** power + end`` with ``p = k / steps``.
 
     ``power = 0`` keeps ``start`` at every step (``0 ** 0 == 1``), as torch and optax do.
+
+    Besides ``hold``, ``periodic`` and ``error``, ``after = 'stretch'`` continues as Keras'
+    PolynomialDecay and OneFlow's PolynomialLR with ``cycle=True``: past ``steps`` the decay
+    is stretched to the next multiple of ``steps``, ``p = k / (steps * ceil(k / steps))``,
+    so the value returns to ``end`` at every multiple and jumps up after it, but never back
+    to ``start``.
     """
 
     power: float = param(Real(0.0), "exponent of the decay (1 is linear)", 1.0)
-    after: str = after_param()
+    after: str = param(
+        Choice(*AFTER_MODES, "stretch"),
+        "past the end: 'hold', 'periodic', 'error', or 'stretch' the decay (Keras cycle)",
+        "hold",
+    )
 
     def dense(self, ops, t):
-        p = self._progress(ops, t, self.after)
+        if self.after == "stretch":
+            n = ops.maximum(ops.floor_divide(t + (self.steps - 1), self.steps), 1)
+            p = ops.float(t) / (ops.float(n) * self.steps)
+        else:
+            p = self._progress(ops, t, self.after)
         return (self.start - self.end) * ops.power(1.0 - p, self.power) + self.end
 
 
@@ -163,6 +205,10 @@ class Exponential(Schedule):
     def peak(self) -> float:
         return self.start
 
+    @property
+    def constant_from(self) -> int | None:
+        return 0 if self.rate == 1.0 or self.start == 0.0 else None
+
 
 @node("step")
 @frozen
@@ -177,6 +223,10 @@ class Step(Schedule):
 
     def peak(self) -> float:
         return 1.0
+
+    @property
+    def constant_from(self) -> int | None:
+        return 0 if self.gamma == 1.0 else None
 
 
 @node("multistep")
@@ -198,6 +248,10 @@ class MultiStep(Schedule):
             return max(1.0, self.gamma ** len(self.milestones))
         except OverflowError:
             return float("inf")  # rejected as unbounded
+
+    @property
+    def constant_from(self) -> int:
+        return self.milestones[-1]
 
 
 @node("inverse_sqrt")
@@ -234,6 +288,10 @@ class InverseTime(Schedule):
     def peak(self) -> float:
         return 1.0
 
+    @property
+    def constant_from(self) -> int | None:
+        return 0 if self.rate == 0.0 else None
+
 
 @node("noam")
 @frozen
@@ -256,3 +314,7 @@ class Noam(Schedule):
 
     def peak(self) -> float:
         return self.factor * (self.d_model * self.warmup) ** -0.5
+
+    @property
+    def constant_from(self) -> int | None:
+        return 0 if self.factor == 0.0 else None

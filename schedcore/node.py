@@ -108,6 +108,13 @@ class Schedule:
         """Steps after which the node's past-the-end rule applies (None: it never ends)."""
         return None
 
+    @property
+    def constant_from(self) -> int | None:
+        """A step from which the value no longer changes: ``s(k) == s(constant_from)`` for
+        every ``k >= constant_from``. None when it keeps changing or no such step is known
+        (a conservative answer: a node may settle earlier than it says)."""
+        return self.expansion.constant_from if self.is_derived else None
+
     # -- shared machinery -------------------------------------------------------------
     @functools.cached_property
     def expansion(self) -> Schedule:

@@ -8,7 +8,7 @@ adapter re-derives a formula. Steps arrive as int64 arrays; ``ops.float`` conver
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -43,11 +43,24 @@ class NumpyOps:
     sqrt = staticmethod(np.sqrt)
     floor = staticmethod(np.floor)
     ceil = staticmethod(np.ceil)
+    log = staticmethod(np.log)
     log1p = staticmethod(np.log1p)
     expm1 = staticmethod(np.expm1)
 
     def to_int(self, x: Any) -> Any:
         return x.astype(np.int64)
+
+    def piecewise(
+        self, t: Any, bounds: Sequence[int], pieces: Sequence[Callable[[Any], Any]]
+    ) -> Any:
+        """``pieces[i](t)`` where ``bounds[i - 1] <= t < bounds[i]``: ``pieces[0]`` below
+        ``bounds[0]``, the last piece from ``bounds[-1]`` on (``bounds`` increasing, one
+        fewer than ``pieces``). Here every piece is evaluated and selected with ``where``;
+        a backend may evaluate only the piece a step needs (Keras does, for one step)."""
+        out = pieces[0](t)
+        for bound, piece in zip(bounds, pieces[1:], strict=True):
+            out = np.where(t >= bound, piece(t), out)
+        return out
 
 
 NUMPY = NumpyOps()

@@ -56,7 +56,11 @@ class Int(Kind):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise self.fail(path, value)
         integral = isinstance(value, numbers.Integral)
-        if not integral and not (math.isfinite(float(value)) and float(value).is_integer()):
+        try:
+            whole = integral or (math.isfinite(float(value)) and float(value).is_integer())
+        except OverflowError:  # e.g. a Fraction beyond float range
+            whole = False
+        if not whole:
             raise self.fail(path, value)
         number = int(value)
         if not self.low <= number <= self.high:

@@ -49,6 +49,10 @@ class PiecewiseConstant(Schedule):
     def peak(self) -> float:
         return max(self.values)
 
+    @property
+    def constant_from(self) -> int:
+        return self.boundaries[-1] + (1 if self.change == "after" else 0)
+
 
 @node("piecewise_interpolate")
 @frozen
@@ -76,6 +80,10 @@ class PiecewiseInterpolate(Schedule):
     @property
     def length(self) -> int:
         return self.steps[-1]
+
+    @property
+    def constant_from(self) -> int | None:
+        return self.steps[-1] if self.after == "hold" else None
 
     def dense(self, ops, t):
         k = self._position(ops, t, self.after)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import re
+import warnings
 from typing import Any
 
 from .errors import SpecError, describe
@@ -106,9 +107,15 @@ def lint_pattern(text: str, what: str) -> str | None:
         return f"{what} {text!r} is literal but contains glob characters; use glob = {text!r}"
     if what == "regex":
         try:
-            re.compile(text)
+            with warnings.catch_warnings():  # re warns of sets whose meaning will change
+                warnings.simplefilter("error", FutureWarning)
+                re.compile(text)
+        except FutureWarning as err:  # e.g. '[[:digit:]]', a POSIX class re does not know
+            return f"regex {describe(text)} is ambiguous ({err}); escape the set characters"
         except re.error as err:
             return f"regex {text!r} does not compile: {err}"
+        except (RecursionError, OverflowError) as err:  # nested too deeply, a{10**20}
+            return f"regex {describe(text)} does not compile: {type(err).__name__}: {err}"
     return None
 
 
@@ -309,7 +316,7 @@ class GroupPolicy:
             unknown = set(layers) - {"pattern", "offset", "ids", "max_id"}
             if unknown:
                 raise SpecError(
-                    f"{path}.layers.{sorted(unknown)[0]}",
+                    f"{path}.layers.{sorted(unknown, key=str)[0]}",
                     "unknown field; layers accepts: pattern, offset, ids, max_id",
                 )
             try:

@@ -21,6 +21,7 @@ hypothesis and schedcore.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -60,6 +61,7 @@ COUNTS = st.one_of(st.integers(0, 20), st.integers(0, 2_000), st.integers(0, 10*
 FACTORS = st.one_of(st.integers(1, 10), st.integers(1, 1_000))
 
 
+@functools.cache
 def _floats(low: float, high: float) -> Strategy[float]:
     return st.floats(low, high, allow_nan=False, allow_infinity=False, allow_subnormal=False)
 
@@ -75,9 +77,8 @@ FRACTION = st.one_of(st.sampled_from([0.0, 1.0, 0.1]), _floats(0.0, 1.0))
 #: exponents in (0, 4]
 EXPONENT = st.one_of(st.just(1.0), _floats(0.25, 4.0))
 CYCLES = st.one_of(st.sampled_from([0.5, 1.0, 2.0]), _floats(0.1, 4.0))
-#: SGDR growth: 1 (plain restarts), dyadic and integer values, and general reals >= 1.1
-#: (a t_mul just above 1 makes millions of cycles before 2**53: realistic recipes avoid it)
-T_MUL = st.one_of(st.sampled_from([1.0, 1.5, 2.0, 3.0]), _floats(1.1, 4.0))
+#: SGDR growth: 1 (plain restarts), dyadic and integer values, and general reals >= 1
+T_MUL = st.one_of(st.sampled_from([1.0, 1.5, 2.0, 3.0]), _floats(1.0, 4.0), _floats(1.0, 1.001))
 #: shift offsets: small both ways, and occasionally far ahead (2**53) or far behind
 OFFSETS = st.one_of(
     st.integers(-1_000, 1_000),
@@ -101,9 +102,7 @@ def _node(
 
 
 def _anneal(type_name: str, after: Strategy[str], **extra: Strategy[Any]) -> Strategy[dict]:
-    return _node(
-        type_name, {"steps": STEPS}, {"start": MULT, "end": MULT, "after": after, **extra}
-    )
+    return _node(type_name, {"steps": STEPS}, {"start": MULT, "end": MULT, "after": after, **extra})
 
 
 @st.composite
@@ -148,8 +147,8 @@ def _onecycle(draw: Any, after: Strategy[str]) -> dict[str, Any]:
     pct = low + draw(_floats(0.05, 0.95)) * (high - low)
     out: dict[str, Any] = {"type": "onecycle", "steps": steps, "pct_start": pct}
     optional = {
-        "div_factor": st.one_of(st.just(25.0), _floats(0.5, 100.0)),
-        "final_div_factor": st.one_of(st.just(1e4), _floats(1.0, 1e5)),
+        "div_factor": st.one_of(st.just(25.0), _floats(0.1, 100.0)),
+        "final_div_factor": st.one_of(st.just(1e4), _floats(0.01, 1e5)),
         "anneal": st.sampled_from(["cos", "linear"]),
         "after": after,
     }
@@ -178,12 +177,23 @@ def _wsd(draw: Any, after: Strategy[str]) -> dict[str, Any]:
     )
 
 
-def _leaves(after: Strategy[str]) -> dict[str, Strategy[dict[str, Any]]]:
+def _after(allow_after_error: bool) -> Strategy[str]:
+    return st.sampled_from(AFTER_ALL if allow_after_error else AFTER_SAFE)
+
+
+@functools.cache
+def _leaves(allow_after_error: bool) -> dict[str, Strategy[dict[str, Any]]]:
+    after = _after(allow_after_error)
     return {
         "constant": _node("constant", {}, {"value": MULT}),
         "linear": _anneal("linear", after),
-        "cosine": _anneal("cosine", after, cycles=CYCLES, exponent=EXPONENT),
-        "polynomial": _anneal("polynomial", after, power=_floats(0.0, 5.0)),
+        "cosine": _anneal(
+            "cosine", after, cycles=CYCLES, exponent=EXPONENT, restarts=st.booleans()
+        ),
+        # polynomial has one more past-the-end mode: Keras' stretching decay
+        "polynomial": _anneal(
+            "polynomial", st.one_of(after, st.just("stretch")), power=_floats(0.0, 5.0)
+        ),
         "geometric": _node(
             "geometric", {"steps": STEPS}, {"start": POSITIVE, "end": POSITIVE, "after": after}
         ),
@@ -203,8 +213,10 @@ def _leaves(after: Strategy[str]) -> dict[str, Strategy[dict[str, Any]]]:
         ),
         "noam": _node(
             "noam",
-            {"d_model": st.one_of(st.sampled_from([512, 768]), st.integers(1, 8192)),
-             "warmup": STEPS},
+            {
+                "d_model": st.one_of(st.sampled_from([512, 768]), st.integers(1, 8192)),
+                "warmup": STEPS,
+            },
             {"factor": MULT},
         ),
         "piecewise_constant": _piecewise_constant(after),
@@ -230,6 +242,7 @@ def _leaves(after: Strategy[str]) -> dict[str, Strategy[dict[str, Any]]]:
                 "m_mul_applies_to": st.sampled_from(["peak", "range"]),
                 "k_decay": EXPONENT,
                 "cycle_limit": st.one_of(st.none(), st.integers(1, 50)),
+                "cycle_index": st.sampled_from(["exact", "log"]),
             },
         ),
         "wsd": _wsd(after),
@@ -253,7 +266,9 @@ def _sequence(draw: Any, children: Strategy[dict], allow_after_error: bool) -> d
         last = i == len(phases) - 1
         # a phase may leave out `steps` when its schedule has a (moderate) length of its own;
         # the last phase may always leave it out
-        may_omit = last and (own is None or own <= 10**12) or (own is not None and 1 <= own <= 10**6)
+        may_omit = (last and (own is None or own <= 10**12)) or (
+            own is not None and 1 <= own <= 10**6
+        )
         if not may_omit or draw(st.booleans()):
             phase["steps"] = draw(STEPS)
         if draw(st.booleans()):
@@ -262,9 +277,28 @@ def _sequence(draw: Any, children: Strategy[dict], allow_after_error: bool) -> d
     return {"type": "sequence", "phases": out}
 
 
+def _with_hold(data: Any) -> Any:
+    """A schedule dict with every ``after = "error"`` turned into ``"hold"``."""
+    if isinstance(data, dict):
+        return {k: ("hold" if k == "after" else _with_hold(v)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_with_hold(v) for v in data]
+    return data
+
+
 @st.composite
 def _warmup(draw: Any, children: Strategy[dict], allow_after_error: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"type": "warmup", "schedule": draw(children), "steps": draw(STEPS)}
+    prefix = draw(st.sampled_from([None, True, False]))
+    if prefix is not None:
+        out["prefix"] = prefix
+    if allow_after_error:
+        # the warmup evaluates its schedule where it hands over (step 0, or `steps` without
+        # prefix) when it is built; a schedule with after = "error" must be defined there
+        try:
+            schedcore.from_dict(out["schedule"])(0 if prefix in (None, True) else out["steps"])
+        except schedcore.StepRangeError:
+            out["schedule"] = _with_hold(out["schedule"])
     shape = draw(st.sampled_from([None, "linear", "cosine", "exponential", "constant"]))
     if shape is not None:
         out["shape"] = shape
@@ -272,10 +306,6 @@ def _warmup(draw: Any, children: Strategy[dict], allow_after_error: bool) -> dic
         out["start_factor"] = draw(st.one_of(st.just(0.01), _floats(1e-3, 1.0)))
     elif draw(st.booleans()):
         out["start_factor"] = draw(FRACTION)
-    if draw(st.booleans()):
-        # prefix = false evaluates the schedule at the end of the warmup when it is built,
-        # which an after = "error" schedule may refuse: keep those prefixed
-        out["prefix"] = draw(st.booleans()) and not allow_after_error
     return out
 
 
@@ -306,7 +336,7 @@ def _combinators(
     }
 
 
-LEAF_TYPES = tuple(_leaves(st.just("hold")))
+LEAF_TYPES = tuple(_leaves(False))
 COMBINATOR_TYPES = tuple(_combinators(st.nothing(), False))
 
 
@@ -314,11 +344,11 @@ def _node_strategy_factory(type_name: str) -> Callable[..., Strategy[dict[str, A
     def factory(
         children: Strategy[dict] | None = None, allow_after_error: bool = False
     ) -> Strategy[dict[str, Any]]:
-        after = st.sampled_from(AFTER_ALL if allow_after_error else AFTER_SAFE)
+        leaves = _leaves(allow_after_error)
         if type_name in LEAF_TYPES:
-            return _leaves(after)[type_name]
+            return leaves[type_name]
         if children is None:
-            children = _leaves(after)["constant"] | _leaves(after)["linear"]
+            children = leaves["constant"] | leaves["linear"]
         return _combinators(children, allow_after_error)[type_name]
 
     factory.__name__ = f"{type_name}_dicts"
@@ -332,20 +362,21 @@ NODE_STRATEGIES: dict[str, Callable[..., Strategy[dict[str, Any]]]] = {
 }
 
 
+@functools.cache
 def node_dicts(type_name: str, allow_after_error: bool = False) -> Strategy[dict[str, Any]]:
     """Dicts of one node type (combinators over small random subtrees)."""
     children = schedule_dicts(max_leaves=3, allow_after_error=allow_after_error)
     return NODE_STRATEGIES[type_name](children, allow_after_error)
 
 
+@functools.cache
 def schedule_dicts(max_leaves: int = 8, allow_after_error: bool = False) -> Strategy[dict]:
     """Dict forms (``{"type": ..., ...}``) of valid schedule trees over every node type.
 
     ``allow_after_error``: finite nodes may get ``after = "error"`` (evaluating past their
     end then raises :class:`schedcore.StepRangeError`).
     """
-    after = st.sampled_from(AFTER_ALL if allow_after_error else AFTER_SAFE)
-    leaves = _leaves(after)
+    leaves = _leaves(allow_after_error)
     return st.recursive(
         st.one_of(*leaves.values()),
         lambda children: st.one_of(*_combinators(children, allow_after_error).values()),
@@ -353,6 +384,7 @@ def schedule_dicts(max_leaves: int = 8, allow_after_error: bool = False) -> Stra
     )
 
 
+@functools.cache
 def schedules(max_leaves: int = 8, allow_after_error: bool = False) -> Strategy[Any]:
     """Valid :class:`schedcore.Schedule` trees over every registered node type."""
     return schedule_dicts(max_leaves, allow_after_error).map(schedcore.from_dict)
@@ -445,7 +477,9 @@ def _count_or_percent(draw: Any, total: int | None, low: int, high: int) -> int 
     """A step count in [low, high], or (given a total) a percentage whose
     ``ceil(total * p / 100)`` falls in that range."""
     if total is not None and draw(st.booleans()):
-        percent = draw(st.one_of(st.integers(0, 100), _floats(0.0, 100.0).map(lambda x: round(x, 2))))
+        percent = draw(
+            st.one_of(st.integers(0, 100), _floats(0.0, 100.0).map(lambda x: round(x, 2)))
+        )
         if low <= math.ceil(total * percent / 100) <= high:
             text = f"{percent}%" if isinstance(percent, int) else f"{percent:.2f}%"
             if low <= math.ceil(total * float(text[:-1]) / 100) <= high:
@@ -548,19 +582,18 @@ def param_tables(draw: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return rows, {"layers": layers, "width": width, "tied": tied}
 
 
+_LR_EFFECTS = st.one_of(
+    st.fixed_dictionaries({"lr": _floats(1e-6, 1.0)}),
+    st.fixed_dictionaries({"lr_mult": st.one_of(st.just(0.0), _floats(0.0, 10.0))}),
+)
+
+
 def _lr_effect(draw: Any) -> dict[str, Any]:
-    return draw(
-        st.one_of(
-            st.fixed_dictionaries({"lr": _floats(1e-6, 1.0)}),
-            st.fixed_dictionaries({"lr_mult": st.one_of(st.just(0.0), _floats(0.0, 10.0))}),
-        )
-    )
+    return draw(_LR_EFFECTS)
 
 
 @st.composite
-def _groups(
-    draw: Any, facts: dict[str, Any], named: list[str]
-) -> dict[str, Any]:
+def _groups(draw: Any, facts: dict[str, Any], named: list[str]) -> dict[str, Any]:
     """A ``groups`` table that binds to :func:`param_tables` rows with these facts.
 
     ``defaults`` is always present (every trainable parameter is covered), rules get

@@ -799,6 +799,107 @@ case(
 )
 
 
+# options added for porting (schedcore.port): transformers' hard restarts, Keras' cycling
+# polynomial, timm's / OneFlow's floor(log) cycle index. Each hand formula is the source
+# library's own expression, written out.
+
+
+# cosine(restarts=True): transformers' cosine_with_restarts with num_cycles = 2 * cycles:
+# x = (2 * cycles) * (k / steps), factor 0.5 * (1 + cos(pi * (x mod 1))); `end` from k = steps
+def restarts_expect(n, start, end, cycles, after):
+    def f(k):
+        k = position(k, n, after)
+        if k >= n:
+            return end
+        x = (2 * cycles) * (k / n)
+        return end + (start - end) * 0.5 * (1 + math.cos(math.pi * (x % 1.0)))
+
+    return f
+
+
+for _after in ("hold", "periodic", "error"):
+    case(
+        "cosine",
+        f"restarts-3-{_after}",
+        functools.partial(
+            sc.cosine, steps=12, start=0.9, end=0.1, cycles=1.5, restarts=True, after=_after
+        ),
+        restarts_expect(12, 0.9, 0.1, 1.5, _after),
+        [*anneal_steps(12, _after), 3, 4, 5, 7, 8, 9],
+        _after,
+    )
+# the rounding of (22 * (15 / 22)) mod 1 = 0.999...: transformers gives ~0 there, not 1
+case(
+    "cosine",
+    "restarts-rounding",
+    lambda: sc.cosine(steps=22, cycles=11.0, restarts=True),
+    restarts_expect(22, 1.0, 0.0, 11.0, "hold"),
+    [14, 15, 16, 21, 22, 23],
+    "hold",
+)
+
+
+# polynomial(after="stretch"): Keras PolynomialDecay(cycle=True): steps' = steps *
+# max(1, ceil(k / steps)), (start - end) * (1 - k / steps') ** power + end
+def poly_cycle_expect(n, start, end, power):
+    def f(k):
+        stretched = n * max(1, math.ceil(k / n))
+        return (start - end) * (1 - k / stretched) ** power + end
+
+    return f
+
+
+case(
+    "polynomial",
+    "stretch",
+    lambda: sc.polynomial(steps=10, start=1.0, end=0.1, power=2.0, after="stretch"),
+    poly_cycle_expect(10, 1.0, 0.1, 2.0),
+    [*around(10, 20, 30), 0, 1, 5, 15, 999, 1000, 1001],
+    "stretch",
+)
+
+
+# sgdr(cycle_index="log"): timm's CosineLRScheduler._get_lr cycle index, in float64:
+# i = floor(log(1 - k / period * (1 - t_mul), t_mul)), t_i = t_mul**i * period,
+# t_curr = k - (1 - t_mul**i) / (1 - t_mul) * period
+def sgdr_log_expect(period, t_mul, start, end, limit=None):
+    def f(k):
+        i = math.floor(math.log(1 - k / period * (1 - t_mul), t_mul))
+        if limit is not None and i >= limit:
+            return end
+        t_i = t_mul**i * period
+        t_curr = k - (1 - t_mul**i) / (1 - t_mul) * period
+        return end + (start * 1.0 - end) * 0.5 * (1 + math.cos(math.pi * t_curr / t_i))
+
+    return f
+
+
+case(
+    "sgdr",
+    "log-tmul3",  # restarts at 0, 1, 4, 13, 40, 121, 364: the logarithm rounds 121 down
+    lambda: sc.sgdr(period=1, t_mul=3, start=1.0, end=0.05, cycle_index="log"),
+    sgdr_log_expect(1, 3, 1.0, 0.05),
+    [*around(4, 13, 40, 121, 364), 0, 1, 2],
+)
+case(
+    "sgdr",
+    "log-tmul1.5-limit",
+    lambda: sc.sgdr(period=4, t_mul=1.5, start=1.0, end=0.1, cycle_limit=4, cycle_index="log"),
+    sgdr_log_expect(4, 1.5, 1.0, 0.1, limit=4),
+    [*around(4, 10, 19, 33, 53), 0, 100],
+)
+
+
+def test_log_cycle_index_misplaces_a_restart_as_timm_does() -> None:
+    exact = sc.sgdr(period=1, t_mul=3, start=1.0, end=0.05)
+    log = sc.sgdr(period=1, t_mul=3, start=1.0, end=0.05, cycle_index="log")
+    assert exact(121) == 1.0
+    assert log(121) == pytest.approx(0.05)  # the end of cycle 4, not a restart
+    steps = np.arange(400)
+    differ = np.flatnonzero(exact(steps) != log(steps))
+    assert [int(k) for k in differ if abs(exact(int(k)) - log(int(k))) > 1e-9] == [121]
+
+
 @pytest.mark.parametrize("c", CASES, ids=lambda c: f"{c.type}-{c.id}")
 def test_hand_formula(c: Case) -> None:
     node = c.build()
@@ -1414,6 +1515,9 @@ ERROR_CASES = [
     Bad(
         "per_epoch", lambda: sc.per_epoch(sc.constant(), steps_per_epoch=0), "steps_per_epoch", "0"
     ),
+    Bad("cosine", lambda: sc.cosine(steps=4, restarts="yes"), "restarts", "'yes'"),
+    Bad("polynomial", lambda: sc.polynomial(steps=4, after="cycle"), "after", "'cycle'"),
+    Bad("sgdr", lambda: sc.sgdr(period=2, cycle_index="round"), "cycle_index", "'round'"),
 ]
 
 

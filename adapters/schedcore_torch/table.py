@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from schedcore import Param, ParamTable
+from schedcore import ParamTable
+from schedcore.table import ModuleParam, is_norm_class, table_from_modules
 
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 """Prefixes added by DistributedDataParallel / DataParallel and by torch.compile."""
@@ -40,7 +41,7 @@ EMBEDDING_TYPES: tuple[type[nn.Module], ...] = (nn.Embedding, nn.EmbeddingBag)
 def is_norm(module: nn.Module) -> bool:
     """Every ``torch.nn`` norm class, and any class whose name contains ``Norm``
     (``RMSNorm``, ``LlamaRMSNorm``, ``T5LayerNorm``, a user's ``MyNorm``)."""
-    return isinstance(module, NORM_TYPES) or "Norm" in type(module).__name__
+    return isinstance(module, NORM_TYPES) or is_norm_class(type(module).__name__)
 
 
 def canonical(name: str) -> str:
@@ -59,15 +60,17 @@ def canonical(name: str) -> str:
     return name
 
 
-def tags_for(module: nn.Module, local_name: str) -> frozenset[str]:
-    tags = {f"type:{type(module).__name__}"}
-    if is_norm(module):
-        tags.add("norm")
-    if isinstance(module, EMBEDDING_TYPES):
-        tags.add("embedding")
-    if local_name == "bias" or local_name.startswith("bias_"):
-        tags.add("bias")
-    return frozenset(tags)
+def _entry(module_name: str, module: nn.Module, local: str, tensor: torch.Tensor) -> ModuleParam:
+    return ModuleParam(
+        module_name,
+        type(module).__name__,
+        local,
+        id(tensor),
+        tuple(tensor.shape),
+        bool(tensor.requires_grad),
+        isinstance(module, NORM_TYPES),
+        isinstance(module, EMBEDDING_TYPES),
+    )
 
 
 def param_table(model: nn.Module) -> tuple[ParamTable, dict[str, torch.nn.Parameter]]:
@@ -76,29 +79,11 @@ def param_table(model: nn.Module) -> tuple[ParamTable, dict[str, torch.nn.Parame
     A tensor reachable under several names (tied weights) is one row: its first name is
     canonical, the others are aliases.
     """
-    rows: dict[int, dict] = {}
-    tensors: dict[str, torch.nn.Parameter] = {}
+    by_id: dict[int, torch.nn.Parameter] = {}
+    entries = []
     for module_name, module in model.named_modules(remove_duplicate=False):
         for local, tensor in module.named_parameters(recurse=False):
-            full = canonical(f"{module_name}.{local}" if module_name else local)
-            key = id(tensor)
-            if key not in rows:
-                rows[key] = {
-                    "name": full,
-                    "shape": tuple(tensor.shape),
-                    "trainable": bool(tensor.requires_grad),
-                    "tags": tags_for(module, local),
-                    "aliases": [],
-                }
-                tensors[full] = tensor
-            elif full != rows[key]["name"] and full not in rows[key]["aliases"]:
-                rows[key]["aliases"].append(full)
-    return (
-        ParamTable(
-            tuple(
-                Param(r["name"], r["shape"], r["trainable"], r["tags"], tuple(r["aliases"]))
-                for r in rows.values()
-            )
-        ),
-        tensors,
-    )
+            by_id.setdefault(id(tensor), tensor)
+            entries.append(_entry(module_name, module, local, tensor))
+    table, ids = table_from_modules(entries, canonical)
+    return table, {name: by_id[key] for name, key in ids.items()}
