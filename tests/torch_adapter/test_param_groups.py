@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+from torch_bert_layered_lr import BertTest
 
 import schedcore as sc
 import schedcore_torch as st
 from schedcore.examples import BERT_RECIPE
-
-from torch_bert_layered_lr import BertTest
 
 
 def names_by_group(groups):
