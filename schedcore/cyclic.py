@@ -41,7 +41,7 @@ class Cyclic(Schedule):
         up = self.up
         down = self.down if self.down is not None else up
         cycle, x = ops.floor_divide(t, up + down), ops.float(ops.mod(t, up + down))
-        scale = ops.where(x <= up, x / up, (up + down - x) / down)
+        scale = ops.where(x <= up, ops.divide(x, up), ops.divide(up + down - x, down))
         if self.mode == "triangular2":
             scale = scale * ops.power(0.5, ops.float(cycle))
         elif self.mode == "exp_range":
@@ -126,12 +126,12 @@ class OneCycle(Schedule):
         # the last phase also covers steps past its end; earlier phases take k <= their end
         begin = phases[-2][0]
         end, a, b = phases[-1]
-        out = _anneal(ops, a, b, (k - begin) / (end - begin), self.anneal)
+        out = _anneal(ops, a, b, ops.divide(k - begin, end - begin), self.anneal)
         for i in range(len(phases) - 2, -1, -1):
             begin = phases[i - 1][0] if i else 0.0
             end, a, b = phases[i]
             out = ops.where(
-                k <= end, _anneal(ops, a, b, (k - begin) / (end - begin), self.anneal), out
+                k <= end, _anneal(ops, a, b, ops.divide(k - begin, end - begin), self.anneal), out
             )
         return out
 
@@ -190,7 +190,7 @@ class SGDR(Schedule):
         """Cycle index of each step and the position in [0, 1) within that cycle."""
         period, growth = self.period, self.t_mul
         if growth == 1.0:
-            return ops.floor_divide(t, period), ops.float(ops.mod(t, period)) / period
+            return ops.floor_divide(t, period), ops.divide(ops.float(ops.mod(t, period)), period)
         if growth.is_integer():
             bounds = self._bounds  # exact integers
             if self.cycle_index == "log":
@@ -205,13 +205,15 @@ class SGDR(Schedule):
         log_growth = math.log(growth)
 
         def start(i: Any) -> Any:
-            return period * ops.expm1(i * log_growth) / (growth - 1.0)
+            return ops.divide(period * ops.expm1(i * log_growth), growth - 1.0)
 
         k = ops.float(t)
         if self.cycle_index == "log":
             cycle = self._log_cycle(ops, t)
         else:
-            cycle = ops.floor(ops.log1p(k * (growth - 1.0) / period) / log_growth)
+            cycle = ops.floor(
+                ops.divide(ops.log1p(ops.divide(k * (growth - 1.0), period)), log_growth)
+            )
             cycle = ops.where(k < ops.ceil(start(cycle)), cycle - 1.0, cycle)
             cycle = ops.where(k >= ops.ceil(start(cycle + 1.0)), cycle + 1.0, cycle)
         begin = start(cycle)
@@ -219,8 +221,8 @@ class SGDR(Schedule):
 
     def _log_cycle(self, ops: Any, t: Any) -> Any:
         """timm's and OneFlow's cycle index (a float), in their order of operations."""
-        x = 1.0 - ops.float(t) / self.period * (1.0 - self.t_mul)
-        return ops.floor(ops.log(x) / math.log(self.t_mul))
+        x = 1.0 - ops.divide(ops.float(t), self.period) * (1.0 - self.t_mul)
+        return ops.floor(ops.divide(ops.log(x), math.log(self.t_mul)))
 
     def dense(self, ops, t):
         cycle, p = self._cycles(ops, t)

@@ -63,7 +63,7 @@ class _Anneal(Schedule):
         return max(self.start, self.end)
 
     def _progress(self, ops, t, after: str) -> Any:
-        return ops.float(self._position(ops, t, after)) / self.steps
+        return ops.divide(ops.float(self._position(ops, t, after)), self.steps)
 
 
 @node("linear")
@@ -109,7 +109,7 @@ class Cosine(_Anneal):
             # the wave repeats every steps * q steps (q: denominator of `cycles`); wrapping
             # there keeps huge steps exact, where cos of the rounded huge argument is not
             span = self.steps * fractions.Fraction(self.cycles).denominator
-            p = ops.float(ops.mod(t, span) if span <= MAX_STEP else t) / self.steps
+            p = ops.divide(ops.float(ops.mod(t, span) if span <= MAX_STEP else t), self.steps)
         else:
             p = self._progress(ops, t, self.after)
         factor = 0.5 * (1.0 + ops.cos(np.pi * (2.0 * self.cycles) * p))
@@ -119,7 +119,7 @@ class Cosine(_Anneal):
 
     def _restarts(self, ops, t):
         k = self._position(ops, t, self.after)
-        x = (2.0 * self.cycles) * (ops.float(k) / self.steps)  # transformers' order of operations
+        x = (2.0 * self.cycles) * ops.divide(ops.float(k), self.steps)  # transformers' order
         factor = 0.5 * (1.0 + ops.cos(np.pi * ops.mod(x, 1.0)))
         if self.exponent != 1.0:
             factor = ops.power(factor, self.exponent)
@@ -199,7 +199,7 @@ class Exponential(Schedule):
         if self.staircase:
             exponent = ops.float(ops.floor_divide(t, self.every))
         else:
-            exponent = ops.float(t) / self.every
+            exponent = ops.divide(ops.float(t), self.every)
         return self.start * ops.power(self.rate, exponent)
 
     def peak(self) -> float:
@@ -262,7 +262,7 @@ class InverseSqrt(Schedule):
     timescale: int = param(POSITIVE_STEPS, "steps over which the decay is measured")
 
     def dense(self, ops, t):
-        return 1.0 / ops.sqrt((ops.float(t) + self.timescale) / self.timescale)
+        return 1.0 / ops.sqrt(ops.divide(ops.float(t) + self.timescale, self.timescale))
 
     def peak(self) -> float:
         return 1.0
@@ -282,7 +282,7 @@ class InverseTime(Schedule):
         if self.staircase:
             ratio = ops.float(ops.floor_divide(t, self.every))
         else:
-            ratio = ops.float(t) / self.every
+            ratio = ops.divide(ops.float(t), self.every)
         return 1.0 / (1.0 + self.rate * ratio)
 
     def peak(self) -> float:

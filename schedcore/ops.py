@@ -15,7 +15,13 @@ import numpy as np
 
 
 class NumpyOps:
-    """float64 numpy: the core's own evaluation. ``after = 'error'`` raises here."""
+    """float64 numpy: the core's own evaluation. ``after = 'error'`` raises here.
+
+    Formulas write a division by a constant as ``ops.divide(x, c)``, not ``x / c``:
+    compilers (TensorFlow's grappler, XLA) turn ``x / c`` into ``x * (1 / c)``, which is
+    1 ulp off and moves the boundaries of ``floor``, ``mod`` and fractional powers (a
+    restart one step late, a decay to 0 that ends at 1e-4). An adapter can keep it exact.
+    """
 
     name = "numpy"
     can_raise = True
@@ -32,6 +38,7 @@ class NumpyOps:
     def take(self, values: Sequence[float], index: Any) -> Any:
         return np.asarray(values, dtype=np.float64)[index]
 
+    divide = staticmethod(np.divide)
     where = staticmethod(np.where)
     minimum = staticmethod(np.minimum)
     maximum = staticmethod(np.maximum)
