@@ -7,6 +7,7 @@
     schedcore snapshot [RECIPE] -o golden.json
     schedcore check [RECIPE] --golden golden.json [--update]   exit 1 on drift
     schedcore lint [RECIPE] [--ignore CODES]             exit 1 on warnings
+    schedcore port --from SOURCE ... | --to TARGET RECIPE  import / export (see docs/porting.md)
 
 With no RECIPE, the bundled BERT fine-tune example (and its parameter table) is used.
 Exit status: 0 on success, 1 for a difference, drift or lint warning, 2 on a malformed
@@ -216,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     groups = add("groups", "print the resolved parameter groups")
     groups.add_argument("--explain", action="append", metavar="NAME", help="explain one parameter")
     groups.set_defaults(func=cmd_groups)
+    from .port._cli import add_port_parser
+
+    add_port_parser(sub)
     return parser
 
 

@@ -1,0 +1,247 @@
+"""from_keras / to_keras_config against Keras 3.15's six built-in schedules.
+
+Each example builds the real schedule object (and its ``serialize()`` dict), evaluates it at
+every step up to past three horizons, and compares with ``recipe.lr(k)``.
+
+Keras computes in the dtype of ``initial_learning_rate``. By default that is float32: rtol
+1e-6, plus an absolute slack of one float32 ulp of the peak (values that cancel near 0) and
+of the rounding of Keras' own float32 progress ``step / decay_steps`` (a restart cycle's
+position at step 26 of 3-step cycles is off by 6e-7, relative 2e-6 after the cosine). The
+same schedule built with a float64 ``initial_learning_rate`` runs Keras' code in float64:
+that must match to rtol 1e-12 -- except CosineDecayRestarts with ``t_mul != 1``, which finds
+its cycle with ``floor(log(...))``: in float64 that rounds some restarts a step late
+(``first_decay_steps=1, t_mul=3``: steps 1 and 4), while in the float32 Keras runs by
+default it does not (the float32 comparison checks every step), and the recipe's restarts
+are exact.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import schedcore as sc
+from schedcore import SpecError
+from schedcore.port import from_keras, to_keras_config
+
+from .helpers import F32, F64, FAST, assert_lr
+
+S = keras.optimizers.schedules
+
+LR = st.sampled_from([0.1, 1e-3, 1.0]) | st.floats(1e-4, 2.0)
+STEPS = st.integers(1, 40)
+
+
+def real(low: float, high: float):
+    """0, or a number in [max(low, 1e-6), high]: Keras holds every number in float32, where
+    a power of 1e-102 is 0 (and 0 ** 0 = 1): such values are outside what it represents."""
+    return st.just(0.0) | st.floats(max(low, 1e-6), high)
+
+
+def keras_values(schedule, n: int, dtype=np.float32) -> np.ndarray:
+    if isinstance(schedule, S.CosineDecay) and schedule.warmup_target is not None:
+        # ops.cond needs a scalar step: one call per step
+        values = np.array([np.asarray(schedule(k)) for k in range(n)])
+    else:
+        values = np.asarray(schedule(np.arange(n)))
+    assert values.dtype == dtype
+    return values.astype(np.float64)
+
+
+def in_float64(schedule):
+    """The same schedule with float64 numbers: ``initial_learning_rate`` sets the dtype, and a
+    Python float argument would go through a float32 tensor first (``ops.cast(0.05,
+    float64)`` is 0.05 rounded to float32)."""
+    config = schedule.get_config()
+    for key, value in config.items():
+        if isinstance(value, float):
+            config[key] = np.float64(value)
+    if isinstance(schedule, S.PiecewiseConstantDecay):
+        config["values"] = [np.float64(v) for v in config["values"]]
+    return type(schedule).from_config(config)
+
+
+def log_restarts(schedule) -> bool:
+    return isinstance(schedule, S.CosineDecayRestarts) and schedule.get_config()["t_mul"] != 1
+
+
+def progress_slack(schedule, n: int) -> np.ndarray:
+    """Per step: 4 float32 ulps of Keras' progress ``step / decay_steps``, times pi."""
+    config = schedule.get_config()
+    steps = config.get("decay_steps", config.get("first_decay_steps", 1))
+    progress = (np.arange(n) / steps).astype(np.float32)
+    return 4 * np.pi * np.spacing(progress).astype(np.float64)
+
+
+def assert_float32(got, ref, schedule, what=""):
+    peak = float(np.max(np.abs(ref)))
+    slack = peak * (2.0**-23 + progress_slack(schedule, len(ref)))
+    assert np.all(np.abs(got - ref) <= F32 * np.abs(ref) + slack), what
+
+
+@st.composite
+def schedules(draw):
+    """``(keras schedule, horizon)`` for every built-in class."""
+    kind = draw(st.sampled_from(["exp", "piecewise", "poly", "inverse", "cosine", "restarts"]))
+    lr = draw(LR)
+    if kind == "exp":
+        steps = draw(STEPS)
+        return S.ExponentialDecay(
+            lr, steps, draw(st.floats(0.05, 1.0)), staircase=draw(st.booleans())
+        ), 4 * steps
+    if kind == "piecewise":
+        bounds = sorted(draw(st.lists(st.integers(0, 60), min_size=1, max_size=5, unique=True)))
+        values = draw(
+            st.lists(LR | st.just(0.0), min_size=len(bounds) + 1, max_size=len(bounds) + 1).filter(
+                lambda v: max(v) > 0
+            )
+        )
+        return S.PiecewiseConstantDecay(bounds, values), bounds[-1] + 2
+    if kind == "poly":
+        steps = draw(STEPS)
+        end = lr * draw(real(0.0, 0.5))
+        power = draw(st.sampled_from([1.0, 2.0, 0.5]) | real(0.0, 3.0))
+        return S.PolynomialDecay(lr, steps, end, power=power, cycle=draw(st.booleans())), steps
+    if kind == "inverse":
+        steps = draw(STEPS)
+        return S.InverseTimeDecay(
+            lr, steps, draw(real(0.0, 5.0)), staircase=draw(st.booleans())
+        ), 4 * steps
+    if kind == "cosine":
+        steps = draw(STEPS)
+        alpha = draw(st.sampled_from([0.0, 0.1]) | real(0.0, 1.0))
+        if draw(st.booleans()):
+            return S.CosineDecay(lr, steps, alpha=alpha), steps
+        target = draw(LR)
+        warm = draw(st.integers(0, 20))
+        return S.CosineDecay(
+            lr, steps, alpha=alpha, warmup_target=target, warmup_steps=warm
+        ), steps + warm
+    period = draw(STEPS)
+    t_mul = draw(st.sampled_from([1.0, 2.0, 1.5, 3.0]))
+    m_mul = draw(st.sampled_from([1.0, 0.5]) | st.floats(0.1, 1.0))
+    alpha = draw(st.sampled_from([0.0, 0.1]) | real(0.0, 0.5))
+    return S.CosineDecayRestarts(lr, period, t_mul=t_mul, m_mul=m_mul, alpha=alpha), 4 * period
+
+
+@FAST
+@given(case=schedules())
+def test_every_schedule_matches_keras_at_every_step(case):
+    schedule, horizon = case
+    n = 3 * horizon + 3
+    ref = keras_values(schedule, n)
+    exact = None if log_restarts(schedule) else keras_values(in_float64(schedule), n, np.float64)
+    for source in (schedule, S.serialize(schedule)):
+        recipe = from_keras(source)
+        got = recipe.lr(np.arange(n))
+        if exact is not None:
+            assert_lr(got, exact, F64, repr(schedule.get_config()))
+        assert_float32(got, ref, schedule, repr(schedule.get_config()))
+
+
+@FAST
+@given(case=schedules())
+def test_to_keras_config_round_trips(case):
+    schedule, horizon = case
+    recipe = from_keras(schedule)
+    config = to_keras_config(recipe)
+    rebuilt = S.deserialize(config)
+    assert type(rebuilt).__name__ == type(schedule).__name__
+    n = 3 * horizon + 3
+    got = recipe.lr(np.arange(n))
+    if not log_restarts(rebuilt):
+        assert_lr(got, keras_values(in_float64(rebuilt), n, np.float64), F64)
+    assert_float32(got, keras_values(rebuilt, n), rebuilt)
+    again = from_keras(config)
+    assert_lr(again.lr(np.arange(n)), recipe.lr(np.arange(n)), 1e-12)
+
+
+def test_piecewise_changes_one_step_after_the_boundary():
+    recipe = from_keras(S.PiecewiseConstantDecay([10], [1.0, 0.5]))
+    assert recipe.lr(10) == 1.0 and recipe.lr(11) == 0.5
+
+
+def test_polynomial_cycle_does_not_return_to_the_initial_lr():
+    """anchors: 0.45 at step 11 with decay_steps 10 (lr 1, end 0, power 1)."""
+    recipe = from_keras(S.PolynomialDecay(1.0, 10, 0.0, cycle=True))
+    assert recipe.lr(10) == 0.0 and recipe.lr(11) == pytest.approx(0.45)
+    assert recipe.schedule.after == "stretch"
+
+
+def test_cosine_warmup_decay_steps_exclude_the_warmup():
+    """platform anchors: 0.1, 0.55, 1.0, 0.5, 0.0 at steps 0, 5, 10, 60, 110."""
+    recipe = from_keras(S.CosineDecay(0.1, 100, warmup_target=1.0, warmup_steps=10))
+    assert recipe.lr(np.array([0, 5, 10, 60, 110])) == pytest.approx([0.1, 0.55, 1.0, 0.5, 0.0])
+    # without warmup_target, warmup_steps is ignored (as in Keras)
+    plain = from_keras(S.CosineDecay(0.1, 100, warmup_steps=10))
+    assert plain.lr(0) == 0.1
+
+
+def test_warmup_downwards_from_above_the_target():
+    schedule = S.CosineDecay(1.0, 20, warmup_target=0.5, warmup_steps=4)
+    recipe = from_keras(schedule)
+    assert_lr(recipe.lr(np.arange(40)), keras_values(in_float64(schedule), 40, np.float64), F64)
+    assert recipe.schedule.type_name == "sequence"
+
+
+@pytest.mark.parametrize(
+    "source, path",
+    [
+        (
+            {"class_name": "CosineDecay", "config": {"initial_learning_rate": 0.1}},
+            "config.decay_steps",
+        ),
+        (
+            {
+                "class_name": "CosineDecay",
+                "config": {"initial_learning_rate": 0.1, "decay_steps": 10, "alfa": 0.1},
+            },
+            "config.alfa",
+        ),
+        ({"class_name": "LinearDecay", "config": {}}, "class_name"),
+        ({"config": {}}, "class_name"),
+        (
+            {
+                "class_name": "ExponentialDecay",
+                "config": {"initial_learning_rate": 0.1, "decay_steps": 10, "decay_rate": 1.5},
+            },
+            "config.decay_rate",
+        ),
+        (
+            {
+                "class_name": "PiecewiseConstantDecay",
+                "config": {"boundaries": [5, 3], "values": [1, 2, 3]},
+            },
+            "config.boundaries[1]",
+        ),
+    ],
+)
+def test_errors_name_the_field(source, path):
+    with pytest.raises(SpecError) as info:
+        from_keras(source)
+    assert info.value.path == path, str(info.value)
+
+
+def test_export_refusals():
+    recipe = sc.load({"lr": 0.1, "schedule": {"type": "step", "every": 3}})
+    with pytest.raises(SpecError, match="no built-in Keras schedule"):
+        to_keras_config(recipe)
+
+
+def test_short_form_warmup_cosine_exports_to_keras_and_back():
+    """A warmup from 0 becomes CosineDecay(initial_learning_rate=0, warmup_target=lr)."""
+    recipe = sc.load(
+        {
+            "lr": 1e-3,
+            "training": {"total_steps": 100},
+            "schedule": {"warmup": 10, "decay": "cosine", "min_lr_ratio": 0.1},
+        }
+    )
+    config = to_keras_config(recipe)
+    assert config["config"]["initial_learning_rate"] == 0.0
+    rebuilt = S.deserialize(config)
+    assert_float32(recipe.lr(np.arange(300)), keras_values(rebuilt, 300), rebuilt)
+    assert_lr(from_keras(config).lr(np.arange(300)), recipe.lr(np.arange(300)), F64)

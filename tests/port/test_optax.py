@@ -1,0 +1,262 @@
+"""from_optax against optax 0.2.8's schedule builders (jax on the CPU).
+
+Each example calls the real builder, evaluates it with ``jax.vmap`` at every step up to past
+three horizons, and compares with ``recipe.lr(k)``; optax computes in float32 (rtol 1e-6,
+plus one float32 ulp of the peak for values that cancel near 0).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from schedcore import SpecError
+from schedcore.port import from_optax
+
+from .helpers import F32, FAST, assert_lr
+
+VALUE = st.sampled_from([0.0, 1e-3, 0.1, 1.0]) | st.floats(1e-4, 2.0)
+POSITIVE = st.sampled_from([1e-3, 0.1, 1.0]) | st.floats(1e-4, 2.0)
+STEPS = st.integers(1, 30)
+BEGIN = st.integers(-3, 15)
+
+
+def optax_values(schedule, n: int) -> np.ndarray:
+    values = np.asarray(jax.vmap(schedule)(jnp.arange(n)))
+    return values.astype(np.float64)
+
+
+def build(name: str, kwargs: dict):
+    """The optax schedule (join_schedules' parts are (name, kwargs) pairs here too)."""
+    if name == "join_schedules":
+        parts = [build(n, k) for n, k in kwargs["schedules"]]
+        return optax.join_schedules(parts, kwargs["boundaries"])
+    return getattr(optax, name)(**kwargs)
+
+
+def scales(draw, low: int) -> dict:
+    keys = draw(st.lists(st.integers(low, 40), max_size=4, unique=True))
+    return {k: draw(st.sampled_from([0.5, 0.1, 2.0]) | st.floats(0.0, 3.0)) for k in keys}
+
+
+@st.composite
+def builders(draw, allow_join: bool = True):
+    """``(name, kwargs, horizon)`` for every builder schedcore reads."""
+    names = [
+        "constant_schedule",
+        "polynomial_schedule",
+        "linear_schedule",
+        "piecewise_constant_schedule",
+        "exponential_decay",
+        "cosine_decay_schedule",
+        "warmup_cosine_decay_schedule",
+        "warmup_exponential_decay_schedule",
+        "piecewise_interpolate_schedule",
+        "linear_onecycle_schedule",
+        "cosine_onecycle_schedule",
+        "sgdr_schedule",
+    ]
+    if allow_join:
+        names.append("join_schedules")
+    name = draw(st.sampled_from(names))
+    if name == "constant_schedule":
+        return name, {"value": draw(VALUE)}, 5
+    if name in ("polynomial_schedule", "linear_schedule"):
+        kw = {
+            "init_value": draw(VALUE),
+            "end_value": draw(VALUE),
+            "transition_steps": draw(st.integers(-2, 30)),
+        }
+        if draw(st.booleans()):
+            kw["transition_begin"] = draw(BEGIN)
+        if name == "polynomial_schedule":
+            kw["power"] = draw(st.sampled_from([1, 2.0, 0.5]) | st.floats(0.0, 3.0))
+        return name, kw, max(kw["transition_steps"], 1) + max(kw.get("transition_begin", 0), 0)
+    if name == "piecewise_constant_schedule":
+        return name, {"init_value": draw(VALUE), "boundaries_and_scales": scales(draw, -3)}, 42
+    if name == "exponential_decay":
+        kw = {
+            "init_value": draw(VALUE),
+            "transition_steps": draw(st.integers(-1, 20)),
+            "decay_rate": draw(st.sampled_from([0.0, 0.5, 1.0]) | st.floats(0.05, 1.0)),
+            "staircase": draw(st.booleans()),
+        }
+        if draw(st.booleans()):
+            kw["transition_begin"] = draw(BEGIN)
+        if draw(st.booleans()):
+            kw["end_value"] = draw(VALUE)
+        return name, kw, 40
+    if name == "cosine_decay_schedule":
+        return (
+            name,
+            {
+                "init_value": draw(VALUE),
+                "decay_steps": draw(STEPS),
+                "alpha": draw(st.floats(0.0, 1.0)),
+                "exponent": draw(st.sampled_from([1.0, 2.0]) | st.floats(0.5, 3.0)),
+            },
+            30,
+        )
+    if name == "warmup_cosine_decay_schedule":
+        w = draw(st.integers(0, 15))
+        return (
+            name,
+            {
+                "init_value": draw(VALUE),
+                "peak_value": draw(POSITIVE),
+                "warmup_steps": w,
+                "decay_steps": w + draw(STEPS),
+                "end_value": draw(VALUE) / 4,
+                "exponent": draw(st.sampled_from([1.0, 2.0])),
+            },
+            w + 30,
+        )
+    if name == "warmup_exponential_decay_schedule":
+        w = draw(st.integers(0, 15))
+        kw = {
+            "init_value": draw(VALUE),
+            "peak_value": draw(POSITIVE),
+            "warmup_steps": w,
+            "transition_steps": draw(STEPS),
+            "decay_rate": draw(st.floats(0.1, 1.0)),
+            "transition_begin": draw(st.integers(0, 5)),
+            "staircase": draw(st.booleans()),
+        }
+        if draw(st.booleans()):
+            kw["end_value"] = draw(VALUE) / 4
+        return name, kw, w + 40
+    if name == "piecewise_interpolate_schedule":
+        return (
+            name,
+            {
+                "interpolate_type": draw(st.sampled_from(["linear", "cosine"])),
+                "init_value": draw(VALUE),
+                "boundaries_and_scales": scales(draw, 0),
+            },
+            42,
+        )
+    if name in ("linear_onecycle_schedule", "cosine_onecycle_schedule"):
+        kw = {
+            "transition_steps": draw(st.integers(1, 60)),
+            "peak_value": draw(POSITIVE),
+            "pct_start": draw(st.floats(0.05, 0.5)),
+            "div_factor": draw(st.floats(2.0, 40.0)),
+            "final_div_factor": draw(st.floats(1.0, 1e4)),
+        }
+        if name == "linear_onecycle_schedule":
+            kw["pct_final"] = draw(st.floats(0.5, 0.95))
+        return name, kw, kw["transition_steps"]
+    if name == "sgdr_schedule":
+        parts = []
+        for _ in range(draw(st.integers(1, 3))):
+            w = draw(st.integers(0, 5))
+            parts.append(
+                {
+                    "init_value": draw(VALUE),
+                    "peak_value": draw(POSITIVE),
+                    "warmup_steps": w,
+                    "decay_steps": w + draw(STEPS),
+                }
+            )
+        return name, {"cosine_kwargs": parts}, sum(p["decay_steps"] for p in parts)
+    parts = draw(st.lists(builders(allow_join=False), min_size=2, max_size=3))
+    bounds = draw(st.lists(st.integers(-2, 30), min_size=len(parts) - 1, max_size=len(parts) - 1))
+    if draw(st.booleans()):
+        bounds = sorted(bounds)
+    kw = {"schedules": [(n, k) for n, k, _ in parts], "boundaries": bounds}
+    return name, kw, max([*bounds, 0]) + max(h for _, _, h in parts)
+
+
+@FAST
+@given(case=builders())
+def test_every_builder_matches_optax_at_every_step(case):
+    name, kwargs, horizon = case
+    n = 3 * horizon + 3
+    ref = optax_values(build(name, kwargs), n)
+    recipe = from_optax(name, **kwargs)
+    assert_lr(recipe.lr(np.arange(n)), ref, F32, f"{name} {kwargs}")
+
+
+def test_join_schedules_gives_later_schedules_a_local_step():
+    recipe = from_optax(
+        "join_schedules",
+        schedules=[
+            ("constant_schedule", {"value": 1.0}),
+            ("linear_schedule", {"init_value": 1.0, "end_value": 0.0, "transition_steps": 10}),
+        ],
+        boundaries=[5],
+    )
+    assert recipe.lr(5) == 1.0 and recipe.lr(10) == pytest.approx(0.5)
+
+
+def test_warmup_cosine_decay_steps_include_the_warmup():
+    recipe = from_optax(
+        "warmup_cosine_decay_schedule",
+        init_value=0.0,
+        peak_value=1.0,
+        warmup_steps=10,
+        decay_steps=30,
+    )
+    assert recipe.lr(10) == 1.0 and recipe.lr(30) == 0.0 and recipe.lr(20) == pytest.approx(0.5)
+
+
+def test_piecewise_constant_changes_at_the_boundary():
+    recipe = from_optax(
+        "piecewise_constant_schedule", init_value=1.0, boundaries_and_scales={5: 0.5}
+    )
+    assert recipe.lr(4) == 1.0 and recipe.lr(5) == 0.5
+
+
+def test_onecycle_boundaries_collide_as_in_optax():
+    """transition_steps=3: int(.3*3)=0, int(.85*3)=2, 3: the dict literal keeps them all; with
+    transition_steps=1 the second key (0) overwrites the first."""
+    for steps in (1, 3):
+        kw = {"transition_steps": steps, "peak_value": 1.0}
+        ref = optax_values(optax.linear_onecycle_schedule(**kw), 8)
+        assert_lr(from_optax("linear_onecycle_schedule", **kw).lr(np.arange(8)), ref, F32)
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, path",
+    [
+        ("cosine_decay", {"init_value": 1.0}, "builder"),
+        ("cosine_decay_schedule", {"init_value": 1.0}, "decay_steps"),
+        ("cosine_decay_schedule", {"init_value": 1.0, "decay_steps": 0}, "decay_steps"),
+        ("cosine_decay_schedule", {"init_value": 1.0, "decay_steps": 9, "alfa": 0.1}, "alfa"),
+        (
+            "exponential_decay",
+            {"init_value": 1.0, "transition_steps": 9, "decay_rate": 1.5},
+            "decay_rate",
+        ),
+        (
+            "warmup_cosine_decay_schedule",
+            {"init_value": 0.0, "peak_value": 1.0, "warmup_steps": 10, "decay_steps": 10},
+            "decay_steps",
+        ),
+        (
+            "join_schedules",
+            {
+                "schedules": [
+                    ("constant_schedule", {"value": 1.0}),
+                    ("constant_schedule", {"valu": 1.0}),
+                ],
+                "boundaries": [3],
+            },
+            "schedules[1].valu",
+        ),
+        (
+            "join_schedules",
+            {"schedules": [("constant_schedule", {"value": 1.0})], "boundaries": [3]},
+            "boundaries",
+        ),
+    ],
+)
+def test_errors_name_the_argument(name, kwargs, path):
+    with pytest.raises(SpecError) as info:
+        from_optax(name, **kwargs)
+    assert info.value.path == path, str(info.value)

@@ -1,0 +1,411 @@
+"""from_torch / to_torch_native against torch 2.13's own schedulers.
+
+Each example builds the real scheduler on an SGD optimizer with one or two param groups,
+steps it three times past its horizon (OneCycleLR: to ``total_steps``, where torch stops),
+and compares every group's lr with ``recipe.lr(k)`` (float64: rtol 1e-12). CosineAnnealingLR
+steps recursively; its recursion drifts from the closed form by about ``1e-16 * (T_max /
+pi)**2`` relative near its restarts, so ``T_max`` stays below 64 here, where that is far
+below 1e-12.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+import schedcore as sc
+from schedcore import SpecError, StepRangeError
+from schedcore.port import from_torch, to_torch_native
+
+from .helpers import F64, FAST, SLOW, assert_lr, recipe_rows, torch_lrs, torch_run
+
+L = torch.optim.lr_scheduler
+STEPS = st.integers(1, 12)
+UNIT = st.sampled_from([0.5, 0.1, 1.0]) | st.floats(0.05, 1.0)
+
+
+def optimizer(lrs) -> torch.optim.Optimizer:
+    groups = [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in lrs]
+    return torch.optim.SGD(groups, lr=lrs[0], momentum=0.9)
+
+
+@st.composite
+def single(draw, multiplicative: bool = False, restarted: bool = False):
+    """``(label, make(optimizer, lrs), horizon)`` for one built-in scheduler. ``restarted``:
+    a later child of SequentialLR, restarted from its closed form, which divides by
+    ``total_iters`` (so LinearLR and PolynomialLR get at least 1; see
+    ``test_sequential_restart_of_total_iters_zero_is_refused``)."""
+    low = 1 if restarted else 0
+    kinds = ["step", "multistep", "constant", "linear", "exponential", "polynomial", "cosine"]
+    if not multiplicative:
+        kinds += ["warm_restarts", "cyclic", "onecycle"]
+    kind = draw(st.sampled_from(kinds))
+    if kind == "step":
+        size, gamma = draw(STEPS), draw(UNIT | st.just(0.0))
+        return kind, lambda o, lrs: L.StepLR(o, size, gamma), 4 * size
+    if kind == "multistep":
+        ms = sorted(draw(st.lists(st.integers(0, 20), min_size=1, max_size=4)))
+        gamma = draw(UNIT | st.floats(1.0, 2.0))
+        return kind, lambda o, lrs: L.MultiStepLR(o, ms, gamma), max(ms) + 2
+    if kind == "constant":
+        factor, total = draw(UNIT | st.just(0.0)), draw(st.integers(0, 12))
+        return kind, lambda o, lrs: L.ConstantLR(o, factor, total), total + 2
+    if kind == "linear":
+        a, b, total = draw(UNIT), draw(UNIT | st.just(0.0)), draw(st.integers(low, 12))
+        return kind, lambda o, lrs: L.LinearLR(o, a, b, total), total + 2
+    if kind == "exponential":
+        gamma = draw(UNIT)
+        return kind, lambda o, lrs: L.ExponentialLR(o, gamma), 10
+    if kind == "polynomial":
+        total, power = draw(st.integers(low, 12)), draw(st.sampled_from([1.0, 2.0, 0.5, 0.0]))
+        return kind, lambda o, lrs: L.PolynomialLR(o, total, power), total + 2
+    if kind == "cosine":
+        t_max = draw(st.integers(1, 60))
+        eta = 0.0 if multiplicative else draw(st.sampled_from([0.0, 1e-3]) | st.floats(0, 0.05))
+        return kind, lambda o, lrs: L.CosineAnnealingLR(o, t_max, eta), 2 * t_max + 1
+    if kind == "warm_restarts":
+        t0, mult, eta = draw(STEPS), draw(st.integers(1, 3)), draw(st.floats(0.0, 0.01))
+        return kind, lambda o, lrs: L.CosineAnnealingWarmRestarts(o, t0, mult, eta), t0 * 7
+    if kind == "cyclic":
+        up, down = draw(STEPS), draw(st.none() | STEPS)
+        mode = draw(st.sampled_from(["triangular", "triangular2", "exp_range"]))
+        low, gamma = draw(st.floats(0.0, 0.9)), draw(st.floats(0.9, 1.0))
+
+        def make(o, lrs):
+            return L.CyclicLR(o, [low * x for x in lrs], list(lrs), up, down, mode, gamma)
+
+        return kind, make, 3 * (up + (down or up))
+    total = draw(st.integers(8, 60))
+    three = draw(st.booleans())
+    pct = draw(st.floats(0.15, 0.45 if three else 0.8))
+    how = draw(st.sampled_from(["cos", "linear"]))
+    div, final = draw(st.floats(2.0, 40.0)), draw(st.floats(1.0, 1e4))
+
+    def one_cycle(o, lrs):
+        return L.OneCycleLR(
+            o,
+            list(lrs),
+            total_steps=total,
+            pct_start=pct,
+            anneal_strategy=how,
+            div_factor=div,
+            final_div_factor=final,
+            three_phase=three,
+        )
+
+    return "onecycle", one_cycle, total
+
+
+@st.composite
+def schedulers(draw):
+    kind = draw(st.sampled_from(["single", "single", "sequential", "chained"]))
+    if kind == "single":
+        return draw(single())
+    if kind == "sequential":
+        parts = [draw(single()), *draw(st.lists(single(restarted=True), min_size=1, max_size=2))]
+        gaps = draw(st.lists(st.integers(0, 15), min_size=len(parts) - 1, max_size=len(parts) - 1))
+        milestones = list(np.cumsum(gaps).tolist())
+
+        def make(o, lrs):
+            children = [m(o, lrs) for _, m, _ in parts]
+            return L.SequentialLR(o, children, milestones)
+
+        horizon = (milestones[-1] if milestones else 0) + parts[-1][2]
+        return "sequential(" + ",".join(p[0] for p in parts) + ")", make, horizon
+    parts = draw(st.lists(single(multiplicative=True), min_size=2, max_size=3))
+
+    def chain(o, lrs):
+        return L.ChainedScheduler([m(o, lrs) for _, m, _ in parts], optimizer=o)
+
+    return "chained(" + ",".join(p[0] for p in parts) + ")", chain, max(p[2] for p in parts)
+
+
+LRS = st.sampled_from([(0.1,), (0.1, 0.03), (1.0, 0.5)])
+
+
+def compare(label, make, horizon, lrs):
+    opt = optimizer(lrs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sched = make(opt, lrs)
+    if label.startswith("sequential(cosine,") and "onecycle" in label:
+        # OneCycleLR overwrites initial_lr, which CosineAnnealingLR's recursion starts from
+        # while its restarts use its own base lr: a mix schedcore refuses (documented)
+        try:
+            from_torch(sched)
+        except SpecError as err:
+            assert "mixes both" in str(err)
+            return None
+    recipe = from_torch(sched)
+    n = 3 * horizon + 5
+    ref, torch_stop = torch_run(sched, opt, n)  # torch raises past OneCycleLR's total_steps
+    limit = n
+    for k in range(n):
+        try:
+            recipe.lr(k)
+        except StepRangeError:
+            limit = k
+            break
+    end = n if torch_stop is None else torch_stop
+    if limit != end:
+        # the recipe stops earlier than torch only where it must: a chained
+        # CosineAnnealingLR is a product only up to T_max, and a negative lr (OneCycleLR's
+        # linear anneal extrapolated one step past its end) has no recipe
+        chained_cosine = "chained" in label and "cosine" in label
+        assert limit < end and (chained_cosine or (ref[:, limit] < 0).any()), (label, limit)
+    got = recipe_rows(recipe, limit)
+    assert got.shape == (len(lrs), limit)
+    assert_lr(got, ref[:, :limit], F64, label, max(lrs))
+    return recipe
+
+
+@SLOW
+@given(case=schedulers(), lrs=LRS)
+def test_every_scheduler_matches_torch_at_every_step(case, lrs):
+    compare(*case, lrs)
+
+
+@FAST
+@given(case=single(), lrs=LRS)
+def test_each_builtin_scheduler(case, lrs):
+    compare(*case, lrs)
+
+
+def test_per_group_recipe_has_one_row_per_group_in_order():
+    opt = optimizer((0.1, 0.03, 0.2))
+    sched = L.CosineAnnealingLR(opt, 10, eta_min=0.01)
+    recipe = from_torch(sched)
+    assert recipe.lr(np.arange(5)).shape == (3, 5)
+    assert [g.params for g in recipe.groups] == [
+        ("param_groups.0",),
+        ("param_groups.1",),
+        ("param_groups.2",),
+    ]
+    # eta_min is absolute: each group has its own cosine multiplier
+    assert recipe.lr(10).tolist() == pytest.approx([0.01, 0.01, 0.01])
+    again = sc.load(recipe.to_dict()).bind([f"param_groups.{i}" for i in range(3)])
+    np.testing.assert_array_equal(again.lr(np.arange(40)), recipe.lr(np.arange(40)))
+
+
+def test_stepped_scheduler_gives_the_same_recipe():
+    opt = optimizer((0.1, 0.05))
+    sched = L.SequentialLR(
+        opt, [L.LinearLR(opt, 0.1, 1.0, 5), L.CosineAnnealingLR(opt, 20, 1e-3)], [5]
+    )
+    fresh = from_torch(sched)
+    torch_lrs(sched, opt, 13)  # twelve steps
+    assert sched.last_epoch == 12
+    stepped = from_torch(sched)
+    np.testing.assert_array_equal(stepped.lr(np.arange(60)), fresh.lr(np.arange(60)))
+    assert stepped.lr(12).tolist() == pytest.approx([g["lr"] for g in opt.param_groups])
+
+
+def test_lr_changed_by_hand_is_an_error():
+    opt = optimizer((0.1,))
+    sched = L.StepLR(opt, 3)
+    opt.param_groups[0]["lr"] = 0.5
+    with pytest.raises(SpecError) as info:
+        from_torch(sched)
+    assert info.value.path == "optimizer.param_groups[0].lr"
+
+
+def test_second_scheduler_on_a_scheduled_optimizer_is_an_error():
+    opt = optimizer((0.1,))
+    L.LinearLR(opt, 0.5, 1.0, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sched = L.StepLR(opt, 3)  # starts from the lr LinearLR left: not its closed form
+    with pytest.raises(SpecError, match="already had a scheduler"):
+        from_torch(sched)
+
+
+# -- quirks, pinned ---------------------------------------------------------------------------
+def test_total_iters_zero_keeps_the_starting_factor():
+    """ConstantLR / LinearLR with total_iters=0 step recursively: the factor applied at step 0
+    is never undone (the closed form would give 1)."""
+    opt = optimizer((1.0,))
+    recipe = from_torch(L.ConstantLR(opt, 0.25, total_iters=0))
+    assert recipe.lr(1000) == 0.25
+    # restarted by SequentialLR at its milestone, the closed form applies instead
+    opt = optimizer((1.0,))
+    sched = L.SequentialLR(opt, [L.ExponentialLR(opt, 0.5), L.ConstantLR(opt, 0.25, 0)], [3])
+    recipe = from_torch(sched)
+    assert_lr(recipe.lr(np.arange(10)), torch_lrs(sched, opt, 10)[0], F64)
+    assert recipe.lr(9) == 1.0
+
+
+def test_sequential_restart_of_total_iters_zero_is_refused():
+    """torch restarts a later child from its closed form, which divides by total_iters."""
+    opt = optimizer((1.0,))
+    sched = L.SequentialLR(opt, [L.StepLR(opt, 2), L.LinearLR(opt, 0.5, 1.0, 0)], [3])
+    with pytest.raises(SpecError) as info:
+        from_torch(sched)
+    assert info.value.path == "scheduler._schedulers[1].total_iters"
+    with pytest.raises(ZeroDivisionError):
+        torch_lrs(sched, opt, 5)
+
+
+def test_cosine_annealing_is_periodic_past_t_max():
+    opt = optimizer((1.0,))
+    recipe = from_torch(L.CosineAnnealingLR(opt, 10))
+    assert recipe.lr(20) == pytest.approx(1.0) and recipe.lr(10) == pytest.approx(0.0)
+
+
+def test_onecycle_extrapolates_one_step_then_raises():
+    opt = optimizer((1.0,))
+    sched = L.OneCycleLR(opt, 1.0, total_steps=20)
+    recipe = from_torch(sched)
+    ref = torch_lrs(sched, opt, 21)[0]  # the 21st value is total_steps: extrapolated
+    assert ref[20] > ref[19]
+    assert_lr(recipe.lr(np.arange(21)), ref, F64)
+    with pytest.raises(ValueError, match="Tried to step"):
+        sched.step()
+    with pytest.raises(StepRangeError):
+        recipe.lr(21)
+
+
+def test_constant_factor_zero_raises_where_torch_divides_by_it():
+    opt = optimizer((1.0,))
+    sched = L.ConstantLR(opt, 0.0, total_iters=3)
+    recipe = from_torch(sched)
+    assert recipe.lr(2) == 0.0
+    with pytest.raises(ZeroDivisionError):
+        torch_lrs(sched, opt, 5)
+    with pytest.raises(StepRangeError):
+        recipe.lr(3)
+
+
+def test_chained_cosine_is_a_product_up_to_t_max():
+    opt = optimizer((1.0,))
+    sched = L.ChainedScheduler([L.ExponentialLR(opt, 0.9), L.CosineAnnealingLR(opt, 10)])
+    recipe = from_torch(sched)
+    ref = torch_lrs(sched, opt, 14)[0]
+    assert_lr(recipe.lr(np.arange(11)), ref[:11], F64)
+    # torch's recursion restarts the cosine additively at T_max + 1 (from its own base lr),
+    # dropping the exponential's 0.9 ** 11 (applied before it in the chain)
+    assert ref[11] == pytest.approx(0.5 * (1 - math.cos(math.pi / 10)))
+    assert ref[11] != pytest.approx(0.5 * (1 - math.cos(math.pi / 10)) * 0.9**11)
+    with pytest.raises(StepRangeError):
+        recipe.lr(11)
+
+
+# -- refusals --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "make, path, words",
+    [
+        (lambda o: L.ReduceLROnPlateau(o), "scheduler", "metric"),
+        (lambda o: L.MultiplicativeLR(o, lambda k: 0.9), "scheduler", "arbitrary function"),
+        (lambda o: L.LambdaLR(o, lambda k: 0.9**k), "scheduler.lr_lambdas[0]", "arbitrary"),
+        (
+            lambda o: L.CyclicLR(o, 0.01, 0.1, 4, scale_fn=lambda x: 1.0),
+            "scheduler.scale_fn",
+            "arbitrary",
+        ),
+        (lambda o: L.ExponentialLR(o, 1.5), "scheduler.gamma", "1.5"),
+        (
+            lambda o: L.SequentialLR(
+                o, [L.StepLR(o, 2), L.SequentialLR(o, [L.StepLR(o, 3)], [])], [4]
+            ),
+            "scheduler._schedulers[1]",
+            "nested",
+        ),
+        (
+            lambda o: L.ChainedScheduler([L.StepLR(o, 2), L.OneCycleLR(o, 0.1, total_steps=9)]),
+            "scheduler._schedulers[1]",
+            "multiplicative",
+        ),
+        (
+            lambda o: L.ChainedScheduler([L.CosineAnnealingLR(o, 9, 0.01)]),
+            "scheduler._schedulers[0]",
+            "eta_min",
+        ),
+    ],
+)
+def test_refusals_name_the_object(make, path, words):
+    opt = optimizer((0.1,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sched = make(opt)
+    with pytest.raises(SpecError) as info:
+        from_torch(sched)
+    assert info.value.path == path, str(info.value)
+    assert words in str(info.value)
+
+
+def test_not_a_torch_scheduler():
+    with pytest.raises(SpecError, match="from_torch reads torch"):
+        from_torch(object())
+
+
+# -- export ------------------------------------------------------------------------------------
+NATIVE = [
+    {"type": "constant", "value": 0.5},
+    {"type": "linear", "steps": 10, "start": 0.2, "end": 0.9},
+    {"type": "step", "every": 4, "gamma": 0.5},
+    {"type": "multistep", "milestones": [3, 7, 7], "gamma": 0.3},
+    {"type": "exponential", "rate": 0.9},
+    {"type": "exponential", "rate": 0.5, "every": 3, "staircase": True},
+    {"type": "polynomial", "steps": 12, "power": 2.0},
+    {"type": "piecewise_constant", "boundaries": [5], "values": [0.3, 1.0]},
+    {"type": "cosine", "steps": 12, "end": 0.1, "after": "periodic"},
+    {"type": "cosine", "steps": 12, "end": 0.1},
+    {"type": "sgdr", "period": 4, "t_mul": 2, "end": 0.05},
+    {"type": "cyclic", "low": 0.1, "high": 1.0, "up": 3, "down": 5, "mode": "triangular2"},
+    {"type": "onecycle", "steps": 30, "after": "error"},
+    {
+        "type": "warmup",
+        "steps": 5,
+        "start_factor": 0.1,
+        "schedule": {"type": "cosine", "steps": 20},
+    },
+    {
+        "type": "sequence",
+        "phases": [
+            {"schedule": {"type": "constant", "value": 0.5}, "steps": 4},
+            {"schedule": {"type": "exponential", "rate": 0.8}},
+        ],
+    },
+    {
+        "type": "product",
+        "schedules": [
+            {"type": "step", "every": 5, "gamma": 0.5},
+            {"type": "linear", "steps": 8, "start": 0.5, "end": 1.0},
+        ],
+    },
+]
+
+
+@pytest.mark.parametrize("schedule", NATIVE, ids=lambda d: d["type"])
+@pytest.mark.parametrize("lrs", [(0.1,), (0.2, 0.2)])
+def test_native_export_runs_the_recipe(schedule, lrs):
+    recipe = sc.load({"lr": lrs[0], "schedule": schedule})
+    opt = optimizer(lrs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sched = to_torch_native(recipe, opt)
+    n = 29 if schedule["type"] == "onecycle" else 60
+    ref = torch_lrs(sched, opt, n)
+    for row in ref:
+        assert_lr(row, recipe.lr(np.arange(n)), F64, schedule["type"])
+    again = from_torch(sched)  # and back: the same lr at every step
+    assert_lr(recipe_rows(again, n)[0], recipe.lr(np.arange(n)), F64)
+
+
+@pytest.mark.parametrize(
+    "schedule, words",
+    [
+        ({"type": "warmup", "steps": 5, "schedule": {"type": "constant"}}, "exactly 0"),
+        ({"type": "noam", "d_model": 8, "warmup": 4}, "no exact native torch scheduler"),
+        ({"type": "cosine", "steps": 10, "exponent": 2.0}, "no exact native"),
+    ],
+)
+def test_native_export_refusals(schedule, words):
+    recipe = sc.load({"lr": 0.1, "schedule": schedule})
+    with pytest.raises(SpecError, match=words):
+        to_torch_native(recipe, optimizer((0.1,)))
