@@ -8,6 +8,8 @@
     schedcore port --from fairseq inverse_sqrt --lr 5e-4 --kwargs '{"warmup_updates": 4000}'
     schedcore port --from detectron2 solver.json
     schedcore port --from timm --lr 0.1 --kwargs '{"t_initial": 300, "updates_per_epoch": 100}'
+    schedcore port --from keras-bert --lr 1e-4 --total-steps 120 --warmup-steps 24 \\
+                   [--kwargs '{"min_lr": 1e-7}']
     schedcore port --to transformers recipe.toml
     schedcore port --to keras recipe.toml
 
@@ -26,7 +28,16 @@ from ..errors import SpecError, describe
 from ..recipe import Recipe, load
 from ..tomlwrite import dumps
 
-SOURCES = ("transformers", "training-args", "optax", "keras", "fairseq", "detectron2", "timm")
+SOURCES = (
+    "transformers",
+    "training-args",
+    "optax",
+    "keras",
+    "keras-bert",
+    "fairseq",
+    "detectron2",
+    "timm",
+)
 TARGETS = ("transformers", "keras")
 
 
@@ -43,8 +54,12 @@ def add_port_parser(sub: Any) -> None:
         "detectron2 and training-args; the recipe file with --to",
     )
     p.add_argument("--lr", type=float, help="base learning rate")
-    p.add_argument("--warmup-steps", type=int, help="transformers: num_warmup_steps")
-    p.add_argument("--total-steps", type=int, help="transformers: num_training_steps")
+    p.add_argument(
+        "--warmup-steps", type=int, help="transformers: num_warmup_steps; keras-bert: warmup_steps"
+    )
+    p.add_argument(
+        "--total-steps", type=int, help="transformers: num_training_steps; keras-bert: decay_steps"
+    )
     p.add_argument("--kwargs", help="more keyword arguments, as JSON text or a JSON file")
     p.add_argument("-o", "--output", help="write the recipe here (.toml or .json)")
     p.set_defaults(func=cmd_port)
@@ -103,6 +118,15 @@ def _import(args: argparse.Namespace) -> Recipe:
     if source == "fairseq":
         lr = {} if args.lr is None else {"lr": args.lr}
         return from_fairseq(_need(args.name, "name", source), **lr, **extra)
+    if source == "keras-bert":
+        from . import from_keras_bert
+
+        return from_keras_bert(
+            _need(args.total_steps, "--total-steps", source),
+            _need(args.warmup_steps, "--warmup-steps", source),
+            learning_rate=_need(args.lr, "--lr", source),
+            **extra,
+        )
     if source == "detectron2":
         return from_detectron2(_json(_need(args.name, "name", source), "name"))
     lr = extra.pop("lr", args.lr)

@@ -172,6 +172,20 @@ def test_port_transformers_writes_a_recipe(tmp_path, capsys):
             lambda: port.from_timm(lr=0.1, t_initial=30, updates_per_epoch=7),
         ),
         (
+            [
+                "keras-bert",
+                "--lr",
+                "1e-4",
+                "--total-steps",
+                "120",
+                "--warmup-steps",
+                "24",
+                "--kwargs",
+                '{"min_lr": 1e-7}',
+            ],
+            lambda: port.from_keras_bert(120, 24, min_lr=1e-7, learning_rate=1e-4),
+        ),
+        (
             ["training-args", '{"learning_rate": 3e-5, "max_steps": 100, "warmup_steps": 0.1}'],
             lambda: port.from_training_args(
                 {"learning_rate": 3e-5, "max_steps": 100, "warmup_steps": 0.1}
@@ -209,6 +223,7 @@ def test_port_json_output_and_keras_export(tmp_path, capsys):
         (["--from", "optax", "linear_schedule", "--kwargs", "{bad json"], "--kwargs"),
         (["--from", "transformers", "cosin", "--lr", "1"], "name"),
         (["--to", "transformers"], "name"),
+        (["--from", "keras-bert", "--lr", "1e-4", "--total-steps", "120"], "--warmup-steps"),
     ],
 )
 def test_port_errors_exit_2(capsys, argv, words):
