@@ -66,3 +66,13 @@ def test_seed_style_grouping_matches_schedcore_on_the_benchmark_table():
     assert ours[(2.0, 0.0)] == set(seed[2])
     assert ours[(2.0, 0.01)] == set(seed[3])
     assert sys.modules["bench_groups"] is bench_groups
+
+
+def test_keras_benchmark_runs_and_matches_cosine_decay(capsys):
+    import bench_keras
+
+    assert bench_keras.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "schedcore / CosineDecay" in out and "20 phases / 1 phase" in out
+    gap = float(out.split("max relative difference ")[1].split()[0])
+    assert gap <= 1e-5

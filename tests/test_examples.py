@@ -28,3 +28,19 @@ def test_torch_bert_layered_lr(capsys):
     curve = sc.load(BERT_RECIPE).schedule(np.arange(15))
     np.testing.assert_array_equal(applied, np.array([1e-5, 1e-5, 1e-2, 1e-2])[:, None] * curve)
     assert "torch_bert_layered_lr" in sys.modules
+
+
+def test_keras_bert_ner(capsys):
+    import keras_bert_ner as example
+
+    from schedcore.port import calc_train_steps, from_keras_bert
+
+    applied = example.main(["--examples", "96", "--epochs", "2", "--batch-size", "16"])
+    out = capsys.readouterr().out
+    total, warmup = calc_train_steps(96, 16, 2, warmup_proportion=0.2)
+    assert (total, warmup) == (12, 2)
+    assert "12 updates, 2 of warmup" in out and "weight decay 0.01 on" in out
+    # keras-bert's curve, 1-based: lr * t / W, then min_lr + (lr - min_lr)(1 - t / D)
+    curve = from_keras_bert(total, warmup, min_lr=1e-7, learning_rate=1e-4).lr(np.arange(total))
+    np.testing.assert_allclose(applied, curve, rtol=1e-6)
+    assert applied[warmup - 1] == np.float32(1e-4) and applied[-1] == np.float32(1e-7)

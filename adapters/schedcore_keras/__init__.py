@@ -1,0 +1,43 @@
+"""schedcore for Keras 3: a LearningRateSchedule, recipe-driven optimizers, AdamWarmup.
+
+Every schedule node lowers to ``keras.ops`` through the core's own formula
+(:mod:`schedcore_keras.ops`); nothing here re-derives one.
+"""
+
+from __future__ import annotations
+
+from schedcore.port.keras_bert import calc_train_steps, from_keras_bert
+
+from .ops import KerasOps, keras_ops
+from .optimizer import (
+    AdamWarmup,
+    Plan,
+    RecipeAdamW,
+    RecipeOptimizerMixin,
+    RecipeSGD,
+    optimizer,
+    optimizer_class,
+)
+from .schedule import RecipeSchedule, lower, schedule
+from .table import canonical, is_norm, param_table, tags_for
+
+__all__ = [
+    "AdamWarmup",
+    "KerasOps",
+    "Plan",
+    "RecipeAdamW",
+    "RecipeOptimizerMixin",
+    "RecipeSGD",
+    "RecipeSchedule",
+    "calc_train_steps",
+    "canonical",
+    "from_keras_bert",
+    "is_norm",
+    "keras_ops",
+    "lower",
+    "optimizer",
+    "optimizer_class",
+    "param_table",
+    "schedule",
+    "tags_for",
+]

@@ -1,0 +1,242 @@
+"""The core's ops protocol (:mod:`schedcore.ops`) implemented with ``keras.ops``.
+
+Every node's formula is written once, in ``Schedule.dense(ops, t)``; passing
+:func:`keras_ops` instead of ``schedcore.ops.NUMPY`` lowers it to backend tensors, so this
+adapter evaluates exactly the core's formulas and never re-derives one.
+
+Precision: steps are int64 and values are computed in float64; the schedule returns
+float32, as Keras schedules do. That keeps every value within float32 rounding (relative
+error <= 2**-24) of the core for steps up to 2**31 and beyond; a float32 step could not
+even represent the integers past 2**24. TensorFlow and torch have int64 and float64
+natively. JAX needs 64-bit mode (``jax.config.update("jax_enable_x64", True)`` or
+``JAX_ENABLE_X64=1``); without it JAX narrows everything to int32 and float32, so values
+are float32-computed (relative error about 1e-7, more in steep cosine tails) and steps must
+stay below 2**31.
+
+Off TensorFlow, Keras promotes the result of some ops to at most 32 bits even for 64-bit
+inputs (its type promotion follows JAX's default), and turns Python scalars into float32 or
+int32 tensors. So Python scalars are converted here, through numpy, to the dtype of the
+tensor they meet, and the few ops Keras narrows on a backend (:data:`NARROWED`, checked by
+the tests) call that backend's own function instead.
+
+``after = "error"`` cannot raise inside a compiled graph (``can_raise = False``): a finite
+node past its end holds its last value there, as ``after = "hold"`` does. The core raises
+for such a step; check a recipe with the core (``recipe.lr(steps)``) before training.
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+from keras import backend, ops
+
+NARROWED: dict[str, tuple[str, ...]] = {
+    "jax": ("cos", "floor", "ceil"),
+    "torch": ("minimum", "maximum", "floor_divide", "floor", "ceil"),
+}
+"""Per backend, the ``keras.ops`` functions that return 32 bits for 64-bit inputs (Keras
+3.15); for them :class:`KerasOps` calls ``jax.numpy`` / ``torch``."""
+
+
+def _native(name: str) -> dict[str, Callable[..., Any]]:
+    if name == "jax":
+        import jax.numpy as module
+    elif name == "torch":
+        import torch as module
+    else:
+        return {}
+    return {op: getattr(module, op) for op in NARROWED[name]}
+
+
+class KerasOps:
+    """``schedcore.ops.NumpyOps``' protocol over ``keras.ops`` (see the module docstring)."""
+
+    name = "keras"
+    can_raise = False
+
+    def __init__(
+        self,
+        int_dtype: str = "int64",
+        float_dtype: str = "float64",
+        native: dict[str, Callable[..., Any]] | None = None,
+    ) -> None:
+        self.int_dtype = int_dtype
+        self.float_dtype = float_dtype
+        self.int_max = int(np.iinfo(int_dtype).max)
+        self._native = native or {}
+        self._case = _tf_case() if backend.backend() == "tensorflow" else None
+        self._compiles = backend.backend() in ("tensorflow", "jax")  # rewrite x / constant
+
+    # -- conversions ------------------------------------------------------------------------
+    def steps(self, t: Any) -> Any:
+        """Steps as this backend's integer tensor (floats are truncated). Python and numpy
+        values go through numpy: a backend would make an int32 of a Python int."""
+        if not (ops.is_tensor(t) or isinstance(t, keras.Variable)):
+            t = np.asarray(t)
+        return ops.cast(t, self.int_dtype)
+
+    def _like(self, value: Any, other: Any) -> Any:
+        """``value`` as a tensor of ``other``'s dtype (a Python or numpy scalar; a float
+        meeting an integer tensor becomes a float tensor). Tensors pass through."""
+        if ops.is_tensor(value) or not isinstance(value, (numbers.Number, np.generic)):
+            return value
+        dtype = backend.standardize_dtype(other.dtype) if ops.is_tensor(other) else None
+        if dtype is None or ("int" in dtype and not isinstance(value, numbers.Integral)):
+            dtype = self.int_dtype if isinstance(value, numbers.Integral) else self.float_dtype
+        return ops.convert_to_tensor(np.asarray(value, dtype=dtype), dtype=dtype)
+
+    def _pair(self, x: Any, y: Any) -> tuple[Any, Any]:
+        return self._like(x, y), self._like(y, x)
+
+    def _call(self, op: str, *args: Any) -> Any:
+        return self._native.get(op, getattr(ops, op))(*args)
+
+    def _constant(self, values: Sequence[float], integral: bool) -> Any:
+        if integral:  # exact integers (bounds past the dtype's range only ever end a search)
+            array = np.asarray([min(int(v), self.int_max) for v in values], dtype=self.int_dtype)
+            return ops.convert_to_tensor(array, dtype=self.int_dtype)
+        return ops.convert_to_tensor(np.asarray(values, np.float64), dtype=self.float_dtype)
+
+    # -- the protocol -----------------------------------------------------------------------
+    def float(self, t: Any) -> Any:
+        return ops.cast(t, self.float_dtype)
+
+    def full(self, t: Any, value: float) -> Any:
+        return ops.full_like(t, value, dtype=self.float_dtype)
+
+    def searchsorted(self, sorted_values: Sequence[float], t: Any, side: str) -> Any:
+        integral = "int" in backend.standardize_dtype(t.dtype) and all(
+            float(v).is_integer() for v in sorted_values
+        )
+        if not integral:
+            t = self.float(t)
+        table = self._constant(sorted_values, integral)
+        if len(t.shape) == 0:  # one step: backends search arrays only
+            found = ops.searchsorted(table, ops.reshape(t, (1,)), side=side)
+            return ops.cast(ops.reshape(found, ()), self.int_dtype)
+        return ops.cast(ops.searchsorted(table, t, side=side), self.int_dtype)
+
+    def take(self, values: Sequence[float], index: Any) -> Any:
+        return ops.take(self._constant(values, False), index)
+
+    def divide(self, x: Any, y: Any) -> Any:
+        """``x / y``, exactly as numpy divides, also in compiled graphs: TensorFlow's
+        grappler and XLA replace a division by a constant with a multiplication by its
+        reciprocal (1 ulp off, enough to put a restart or the end of a decay one step
+        late), so a constant divisor is made a runtime value, ``where(x != x, y + 1, y)``
+        (always ``y``; ``x != x`` only for NaN), which neither can fold."""
+        if self._compiles and not ops.is_tensor(y):
+            x = self._like(x, y)
+            y = ops.where(ops.not_equal(x, x), self._like(y + 1, x), self._like(y, x))
+            return x / y
+        x, y = self._pair(x, y)
+        return x / y
+
+    def where(self, condition: Any, x: Any, y: Any) -> Any:
+        return ops.where(condition, *self._pair(x, y))
+
+    def minimum(self, x: Any, y: Any) -> Any:
+        return self._call("minimum", *self._pair(x, y))
+
+    def maximum(self, x: Any, y: Any) -> Any:
+        return self._call("maximum", *self._pair(x, y))
+
+    def clip(self, x: Any, low: Any, high: Any) -> Any:
+        return self.minimum(self.maximum(x, low), high)
+
+    def floor_divide(self, x: Any, y: Any) -> Any:
+        return self._call("floor_divide", *self._pair(x, y))
+
+    def mod(self, x: Any, y: Any) -> Any:
+        return ops.mod(*self._pair(x, y))
+
+    def power(self, x: Any, y: Any) -> Any:
+        return ops.power(*self._pair(x, y))
+
+    def cos(self, x: Any) -> Any:
+        return self._call("cos", x)
+
+    def sqrt(self, x: Any) -> Any:
+        return ops.sqrt(x)
+
+    def floor(self, x: Any) -> Any:
+        return self._call("floor", x)
+
+    def ceil(self, x: Any) -> Any:
+        return self._call("ceil", x)
+
+    def log(self, x: Any) -> Any:
+        return self._call("log", x)
+
+    def log1p(self, x: Any) -> Any:
+        return ops.log1p(x)
+
+    def expm1(self, x: Any) -> Any:
+        return ops.expm1(x)
+
+    def to_int(self, x: Any) -> Any:
+        return ops.cast(x, self.int_dtype)
+
+    def piecewise(
+        self, t: Any, bounds: Sequence[int], pieces: Sequence[Callable[[Any], Any]]
+    ) -> Any:
+        """For one step (``t`` of static shape ``()`` or ``(1,)``, what a schedule evaluates
+        in a train step) only the piece the step falls in runs (a switch), so a many-phase
+        sequence costs about what one phase does. Otherwise, and for two pieces (where a
+        switch costs more than it saves), every piece runs and ``where`` selects, as in
+        the core."""
+        if len(pieces) > 2 and tuple(t.shape) in ((), (1,)):
+            index = ops.cast(ops.reshape(self.searchsorted(bounds, t, side="right"), ()), "int32")
+            if self._case is not None:
+                return self._case(index, [functools.partial(piece, t) for piece in pieces])
+            return ops.switch(index, list(pieces), t)
+        out = pieces[0](t)
+        for bound, piece in zip(bounds, pieces[1:], strict=True):
+            out = self.where(t >= bound, piece(t), out)
+        return out
+
+
+def _tf_case() -> Callable[..., Any] | None:
+    """TensorFlow's switch that stays a function call in a ``tf.function`` graph.
+
+    ``keras.ops.switch`` (``tf.switch_case``) is lowered to Switch/Merge dataflow outside
+    XLA, where every node of every branch is still scheduled (as dead): a 20-phase
+    sequence then costs about 3x what its one live phase does. Kept as a function call,
+    only the live branch runs. This is TensorFlow's internal ``cond_v2.indexed_case`` (what
+    ``tf.execute_fn_for_device`` uses); without it, ``keras.ops.switch``.
+    """
+    import tensorflow as tf
+
+    try:
+        from tensorflow.python.ops.cond_v2 import indexed_case
+    except ImportError:  # pragma: no cover - a TensorFlow without it
+        return None
+
+    def case(index: Any, branches: list[Callable[[], Any]]) -> Any:
+        if tf.executing_eagerly():  # no graph: run the branch
+            return branches[int(index)]()
+        return indexed_case(index, branches, lower_using_switch_merge=False)
+
+    return case
+
+
+@functools.cache
+def _ops(name: str, wide: bool) -> KerasOps:
+    if not wide:
+        return KerasOps("int32", "float32")
+    return KerasOps(native=_native(name))
+
+
+def keras_ops() -> KerasOps:
+    """The ops for the current backend: 64-bit, except on JAX without 64-bit mode."""
+    name = backend.backend()
+    if name == "jax":
+        import jax
+
+        return _ops(name, bool(jax.config.jax_enable_x64))
+    return _ops(name, True)

@@ -1,0 +1,343 @@
+"""Optimizers that apply a recipe: its schedules, per-variable lrs and weight decay.
+
+Keras has no per-variable learning rate. :class:`RecipeOptimizerMixin` adds one to any
+Keras optimizer whose ``update_step(gradient, variable, learning_rate)`` uses the lr it is
+given (all of Keras' own): ``build(var_list)`` resolves the recipe's group policy against
+the variables' canonical names (their paths, where ``.path`` exists) and records each
+variable's group; each train step evaluates every distinct schedule once and passes the
+vector of group lrs down to ``update_step``, which picks the variable's entry by
+``_get_variable_index`` (under ``tf.distribute`` it receives raw TF variables, without
+``.path``). Weight decay follows the applied lr as in Keras, ``v -= v * wd * lr``, with
+each variable's ``wd`` from the policy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import keras
+from keras import ops
+
+import schedcore as sc
+from schedcore.errors import describe
+from schedcore.port.keras_bert import NAME as KERAS_BERT_NAME
+from schedcore.port.keras_bert import from_keras_bert
+from schedcore.resolve import Resolution
+
+from .schedule import RecipeSchedule, as_recipe, lower
+from .table import canonical, param_table, variable_row
+
+RecipeLike = sc.Recipe | dict[str, Any] | str | Path
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What ``build`` decided, per built variable (in ``var_list`` order): its canonical
+    name, its group (an index into ``resolution.groups``; None: frozen by the policy, not
+    updated) and its weight decay."""
+
+    resolution: Resolution
+    names: tuple[str, ...]
+    group_of: tuple[int | None, ...]
+    decay: tuple[float, ...]
+
+
+def _as_table(params: Any) -> sc.ParamTable | None:
+    if params is None or isinstance(params, sc.ParamTable):
+        return params
+    return sc.ParamTable.of(params)
+
+
+class RecipeOptimizerMixin:
+    """Per-group lrs, schedules and weight decay for a Keras optimizer (see the module).
+
+    ``recipe``: a :class:`schedcore.Recipe` (or its dict / TOML path). ``params``: the
+    parameter table the policy resolves against, from :func:`schedcore_keras.param_table`
+    (``schedcore_keras.optimizer(model, recipe)`` passes it); without it, ``build`` makes
+    one from the variables' paths, tagging only ``bias`` (no layer types: rules on ``norm``
+    or ``embedding`` tags need the model). Other keyword arguments go to the optimizer;
+    ``weight_decay`` is the default for groups whose policy leaves it unset.
+    ``learning_rate`` comes from the recipe: ``optimizer.learning_rate`` is the base lr
+    times the default schedule; the lr a variable gets is its group's.
+    """
+
+    def __init__(self, recipe: RecipeLike, params: Any = None, **kwargs: Any) -> None:
+        if "learning_rate" in kwargs:
+            raise TypeError(
+                "learning_rate: the lr comes from the recipe (its lr and schedule); "
+                f"got learning_rate={describe(kwargs['learning_rate'])}"
+            )
+        recipe = as_recipe(recipe)
+        table = _as_table(params)
+        if table is not None:
+            recipe.bind(table)  # a policy error surfaces here, not at the first train step
+        super().__init__(  # type: ignore[call-arg]
+            learning_rate=RecipeSchedule(recipe.schedule, recipe.lr_base), **kwargs
+        )
+        self._recipe = recipe
+        self._params = table
+        self._plan: Plan | None = None
+
+    # -- the recipe -------------------------------------------------------------------------
+    @property
+    def recipe(self) -> sc.Recipe:
+        return self._recipe
+
+    @property
+    def plan(self) -> Plan:
+        """Each variable's group and weight decay, and the resolved groups (after ``build``)."""
+        if self._plan is None:
+            raise RuntimeError(
+                "the optimizer is not built yet: its groups are resolved in build(var_list) "
+                "(model.fit builds it; or call optimizer.build(model.trainable_variables))"
+            )
+        return self._plan
+
+    def build(self, var_list: list[Any]) -> None:
+        if self.built:
+            return
+        super().build(var_list)  # type: ignore[misc]
+        names = [canonical(v.path) for v in var_list]
+        table = self._params
+        if table is None:
+            table = sc.ParamTable(tuple(variable_row(v) for v in var_list))
+        else:
+            known = set(table.names)
+            for v, name in zip(var_list, names, strict=True):
+                if name not in known:
+                    raise ValueError(
+                        f"variable {v.path!r} (name {name!r}) is not in the parameter table "
+                        "the optimizer was made with; make the optimizer from the model it "
+                        "trains (schedcore_keras.optimizer(model, recipe))"
+                    )
+        resolution = self._recipe.bind(table).resolution
+        assert resolution is not None
+        index = {name: i for i, g in enumerate(resolution.groups) for name in g.params}
+        default_wd = float(self.weight_decay or 0.0)
+        group_of = tuple(index.get(name) for name in names)
+        decay = tuple(
+            0.0
+            if g is None
+            else default_wd
+            if resolution.groups[g].weight_decay is None
+            else float(resolution.groups[g].weight_decay)
+            for g in group_of
+        )
+        self._plan = Plan(resolution, tuple(names), group_of, decay)
+
+    # -- each step --------------------------------------------------------------------------
+    def _current_step(self) -> Any:
+        return self.iterations  # completed updates (Keras divides by gradient accumulation)
+
+    def _get_current_learning_rate(self) -> Any:
+        return self._learning_rate(self._current_step())
+
+    def group_learning_rates(self, step: Any = None) -> Any:
+        """The lr of every group (``plan.resolution.groups`` order) at ``step`` (default:
+        the current one, ``iterations``): a float32 vector, each distinct schedule
+        evaluated once."""
+        groups = self.plan.resolution.groups
+        if not groups:
+            return ops.zeros((0,), dtype="float32")
+        step = self._current_step() if step is None else step
+        values = {name: lower(self._recipe.schedule_named(name), step) for name in
+                  dict.fromkeys(g.schedule for g in groups)}  # fmt: skip
+        return ops.cast(ops.stack([values[g.schedule] * g.lr for g in groups]), "float32")
+
+    def _backend_update_step(self, grads: Any, trainable_variables: Any, learning_rate: Any) -> Any:
+        # computed where the step runs (each replica under tf.distribute) and handed down
+        # as the `learning_rate` argument, which tf.distribute passes to every update
+        return super()._backend_update_step(  # type: ignore[misc]
+            grads, trainable_variables, self.group_learning_rates()
+        )
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        i = self._get_variable_index(variable)  # type: ignore[attr-defined]
+        plan = self.plan
+        group, wd = plan.group_of[i], plan.decay[i]
+        if group is None:  # frozen by the policy: not optimized
+            return
+        lr = learning_rate[group]
+        if wd:
+            dtype = variable.dtype
+            decay = ops.multiply(ops.multiply(variable, ops.cast(wd, dtype)), ops.cast(lr, dtype))
+            self.assign_sub(variable, decay)  # type: ignore[attr-defined]
+        super().update_step(gradient, variable, lr)  # type: ignore[misc]
+
+    def _apply_weight_decay(self, variables: Any) -> None:
+        """Weight decay is applied per variable in ``update_step``, from the policy."""
+
+    def exclude_from_weight_decay(self, var_list: Any = None, var_names: Any = None) -> None:
+        raise TypeError(
+            "exclude_from_weight_decay: this optimizer takes weight decay from the recipe's "
+            "group policy; add a rule instead, e.g. {name = 'no_decay', match = {tags = "
+            "['bias', 'norm']}, weight_decay = 0.0} (Keras matches var_names against short "
+            f"names such as 'gamma'); got var_list={describe(var_list)}, "
+            f"var_names={describe(var_names)}"
+        )
+
+    # -- serialization ----------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()  # type: ignore[misc]
+        config.pop("learning_rate", None)
+        config["recipe"] = self._recipe.to_dict()
+        config["params"] = None if self._params is None else self._params.to_data()
+        return config
+
+
+_CLASSES: dict[type, type] = {}
+
+BUILTIN_BASES = tuple(
+    getattr(keras.optimizers, name)
+    for name in (
+        "AdamW",
+        "Adam",
+        "SGD",
+        "RMSprop",
+        "Adagrad",
+        "Adadelta",
+        "Adamax",
+        "Nadam",
+        "Lion",
+        "Lamb",
+        "Ftrl",
+        "Adafactor",
+    )
+    if hasattr(keras.optimizers, name)
+)
+
+
+def optimizer_class(base: type = keras.optimizers.AdamW) -> type:
+    """The recipe-driven subclass of the Keras optimizer class ``base`` (one per base,
+    registered for ``keras.models.load_model`` as ``schedcore>Recipe<Base>``)."""
+    if not (isinstance(base, type) and issubclass(base, keras.optimizers.Optimizer)):
+        raise TypeError(
+            f"base must be a keras.optimizers.Optimizer subclass (e.g. keras.optimizers.SGD), "
+            f"got {describe(base)}"
+        )
+    if issubclass(base, RecipeOptimizerMixin):
+        return base
+    if base not in _CLASSES:
+        name = f"Recipe{base.__name__}"
+        cls = type(name, (RecipeOptimizerMixin, base), {"__module__": __name__})
+        cls.__doc__ = f"``{base.__name__}`` driven by a schedcore recipe (RecipeOptimizerMixin)."
+        _CLASSES[base] = keras.saving.register_keras_serializable(package="schedcore")(cls)
+    return _CLASSES[base]
+
+
+for _base in BUILTIN_BASES:
+    optimizer_class(_base)
+
+RecipeAdamW = optimizer_class(keras.optimizers.AdamW)
+RecipeSGD = optimizer_class(keras.optimizers.SGD)
+
+
+def optimizer(
+    model: Any, recipe: RecipeLike, base: type = keras.optimizers.AdamW, **kwargs: Any
+) -> keras.optimizers.Optimizer:
+    """A ``base`` optimizer (AdamW by default) for ``model`` that applies ``recipe``: its
+    schedules, per-group lrs and per-group weight decay, resolved against the model's
+    variables (canonical dotted paths, layer-type tags). ``kwargs`` go to the optimizer
+    (``beta_1``, ``momentum``, ``weight_decay`` for groups the policy leaves unset, ...)."""
+    table, _ = param_table(model)
+    return optimizer_class(base)(recipe=as_recipe(recipe), params=table, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="schedcore")
+class AdamWarmup(RecipeAdamW):  # type: ignore[misc, valid-type]
+    """keras-bert's ``AdamWarmup``, on Keras 3 ``AdamW``.
+
+    The lr follows keras-bert's curve exactly (:func:`schedcore.port.from_keras_bert`):
+    with ``t = iterations + 1``, ``lr * t / warmup_steps`` for ``t <= warmup_steps``, then
+    ``min_lr + (lr - min_lr) * (1 - min(t, decay_steps) / decay_steps)``. Weight decay
+    applies to the variables whose canonical name (path, dotted) contains one of
+    ``weight_decay_pattern`` (all variables when None), and follows the lr as in Keras
+    (``v -= v * weight_decay * lr``; keras-bert also multiplied it by Adam's bias
+    correction). A pattern that matches no variable is an error at build. ``lr=`` is
+    accepted as keras-bert's old alias of ``learning_rate``.
+    """
+
+    def __init__(
+        self,
+        decay_steps: int,
+        warmup_steps: int,
+        min_lr: float = 0.0,
+        learning_rate: float = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float | None = 1e-7,
+        weight_decay: float = 0.0,
+        weight_decay_pattern: list[str] | None = None,
+        amsgrad: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        if "lr" in kwargs:
+            if learning_rate != 0.001:
+                raise TypeError(
+                    f"give learning_rate or its alias lr, not both: got "
+                    f"learning_rate={learning_rate!r}, lr={kwargs['lr']!r}"
+                )
+            learning_rate = kwargs.pop("lr")
+        patterns = _patterns(weight_decay_pattern)
+        recipe = from_keras_bert(decay_steps, warmup_steps, min_lr, learning_rate)
+        decay = float(weight_decay)
+        if patterns is None:
+            policy: dict[str, Any] = {"defaults": {"weight_decay": decay}}
+        else:
+            policy = {
+                "defaults": {"weight_decay": 0.0},
+                "rules": [
+                    {
+                        "name": "weight_decay_pattern",
+                        "match": {"contains": [p.replace("/", ".") for p in patterns]},
+                        "weight_decay": decay,
+                    }
+                ],
+            }
+        recipe = sc.load({**recipe.to_dict(), "name": KERAS_BERT_NAME, "groups": policy})
+        super().__init__(
+            recipe=recipe,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=1e-7 if epsilon is None else epsilon,
+            weight_decay=decay,
+            amsgrad=amsgrad,
+            **kwargs,
+        )
+        self.decay_steps, self.warmup_steps = int(decay_steps), int(warmup_steps)
+        self.min_lr, self.initial_lr = float(min_lr), float(learning_rate)
+        self.weight_decay_pattern = None if patterns is None else tuple(patterns)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        for key in ("recipe", "weight_decay"):
+            config.pop(key, None)
+        config.update(
+            decay_steps=self.decay_steps,
+            warmup_steps=self.warmup_steps,
+            min_lr=self.min_lr,
+            learning_rate=self.initial_lr,
+            weight_decay=float(self.weight_decay),
+            weight_decay_pattern=None
+            if self.weight_decay_pattern is None
+            else list(self.weight_decay_pattern),
+        )
+        return config
+
+
+def _patterns(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str) or not all(isinstance(p, str) and p for p in value):
+        raise TypeError(
+            "weight_decay_pattern must be None or a list of non-empty strings (substrings "
+            f"of variable names to decay), got {describe(value)}"
+        )
+    if not value:
+        raise ValueError(
+            "weight_decay_pattern is an empty list, which would decay nothing; pass None "
+            "to decay every variable, or weight_decay=0.0 to decay none"
+        )
+    return list(value)
