@@ -14,6 +14,7 @@ import numpy as np
 from .errors import SpecError
 from .keypoints import horizon, warmup_steps
 from .recipe import Recipe
+from .resolve import DEFAULT_SCHEDULE
 from .structure import boundaries
 
 FORMATS = (".png", ".svg", ".pdf")
@@ -27,7 +28,9 @@ def _series(recipe: Recipe, steps: np.ndarray) -> list[tuple[str, np.ndarray]]:
     out = []
     for i, g in enumerate(recipe.resolution.groups):
         wd = "default" if g.weight_decay is None else f"{g.weight_decay:g}"
-        out.append((f"group {i}: {len(g.params)} params, wd {wd}, {g.schedule}", values[i]))
+        schedule = "" if g.schedule == DEFAULT_SCHEDULE else f", schedule {g.schedule}"
+        label = f"group {i}: lr {g.lr:g}, wd {wd}{schedule} ({len(g.params)} params)"
+        out.append((label, values[i]))
     return out
 
 
@@ -72,7 +75,7 @@ def plot_recipe(recipe: Recipe, output: Path, log: bool = False) -> Path:
             textcoords="offset points",
             fontsize=8,
         )
-    for _, curve in series[:1]:
+    for curve in [max((c for _, c in series), key=lambda c: float(c.max()))]:  # the highest
         k = int(np.argmax(curve))
         ax.plot([k], [curve[k]], marker="o", color="black", markersize=4)
         ax.annotate(
