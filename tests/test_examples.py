@@ -44,3 +44,22 @@ def test_keras_bert_ner(capsys):
     curve = from_keras_bert(total, warmup, min_lr=1e-7, learning_rate=1e-4).lr(np.arange(total))
     np.testing.assert_allclose(applied, curve, rtol=1e-6)
     assert applied[warmup - 1] == np.float32(1e-4) and applied[-1] == np.float32(1e-7)
+
+
+def test_shared_recipe_gives_the_same_lr_table_in_torch_and_keras(capsys):
+    import shared_recipe as example
+
+    recipe = sc.load(example.RECIPE)
+    tables = {name: example.main(["--framework", name]) for name in ("torch", "keras")}
+    out = capsys.readouterr().out
+    # each framework's own parameter names, resolved to the same five groups
+    assert "g4: lr 0.01, weight decay 0.01: head.weight" in out
+    assert "g4: lr 0.01, weight decay 0.01: head.kernel" in out
+    assert "g1: lr 0.001, weight decay 0: body.bias, norm.gamma, norm.beta" in out
+    assert out.count("max relative difference from the core's recipe.lr(k)") == 2
+    # the core's table: the base curve scaled per group (head 10x, embeddings 0.1x)
+    curve = recipe.schedule(np.arange(recipe.total_steps))
+    core = np.array([1e-4, 1e-3, 1e-3, 1e-2, 1e-2])[:, None] * curve
+    np.testing.assert_allclose(tables["torch"], core, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(tables["keras"], core, rtol=1e-6, atol=0)  # float32 lr
+    assert tables["torch"][:, 0].max() == 0 and tables["torch"][3, 3] == 1e-2
