@@ -71,6 +71,7 @@ class KerasOps:
         self._native = native or {}
         self._case = _tf_case() if backend.backend() == "tensorflow" else None
         self._compiles = backend.backend() in ("tensorflow", "jax")  # rewrite x / constant
+        self._outside_xla = _tf_outside_xla() if backend.backend() == "tensorflow" else None
 
     # -- conversions ------------------------------------------------------------------------
     def steps(self, t: Any) -> Any:
@@ -129,9 +130,14 @@ class KerasOps:
         grappler and XLA replace a division by a constant with a multiplication by its
         reciprocal (1 ulp off, enough to put a restart or the end of a decay one step
         late), so a constant divisor is made a runtime value, ``where(x != x, y + 1, y)``
-        (always ``y``; ``x != x`` only for NaN), which neither can fold."""
+        (always ``y``; ``x != x`` only for NaN), which neither can fold. In a TensorFlow
+        graph that XLA will not compile, ``divide_no_nan`` (which grappler does not
+        rewrite) does the same in one op."""
         if self._compiles and not ops.is_tensor(y):
             x = self._like(x, y)
+            if self._outside_xla is not None and self._outside_xla():
+                # grappler leaves DivNoNan alone: one op (y is a nonzero constant here)
+                return ops.divide_no_nan(x, self._like(y, x))
             y = ops.where(ops.not_equal(x, x), self._like(y + 1, x), self._like(y, x))
             return x / y
         x, y = self._pair(x, y)
@@ -199,6 +205,27 @@ class KerasOps:
         for bound, piece in zip(bounds, pieces[1:], strict=True):
             out = self.where(t >= bound, piece(t), out)
         return out
+
+
+def _tf_outside_xla() -> Callable[[], bool] | None:
+    """A check, at trace time, that the graph being built will not be compiled by XLA:
+    neither inside a ``jit_compile=True`` function (TensorFlow's internal
+    ``control_flow_util.GraphOrParentsInXlaContext``) nor with XLA auto-clustering on.
+    None when that internal function is missing (then every division takes the
+    XLA-proof path)."""
+    import tensorflow as tf
+
+    try:
+        from tensorflow.python.ops.control_flow_util import GraphOrParentsInXlaContext
+    except ImportError:  # pragma: no cover - a TensorFlow without it
+        return None
+
+    def outside_xla() -> bool:
+        if tf.config.optimizer.get_jit():
+            return False
+        return not GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+    return outside_xla
 
 
 def _tf_case() -> Callable[..., Any] | None:
