@@ -71,7 +71,7 @@ def applied(
     return np.stack([window(tf.constant(f, tf.int64)).numpy().T for f in firsts])
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=recipes(), data=hs.data())
 def test_applied_lr_equals_core_for_every_group(case, data):
     doc, rows = case
@@ -114,7 +114,7 @@ def compiled_values(
     return one_by_one.numpy(), vector.numpy()
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=hs.data(), schedule=schedules(max_leaves=8))
 def test_schedule_values_equal_core_for_any_tree(data, schedule):
     extra = [k for k in key_steps(schedule) if k <= 2**32]
