@@ -37,6 +37,7 @@ from .families import (
     Step,
 )
 from .fingerprint import fingerprint
+from .group_schedules import GroupSchedules
 from .node import NODE_TYPES, Schedule, from_dict
 from .piecewise import PiecewiseConstant, PiecewiseInterpolate
 from .policy import GroupPolicy
@@ -99,6 +100,7 @@ __all__ = [
     "Decision",
     "Group",
     "GroupPolicy",
+    "GroupSchedules",
     "Param",
     "ParamTable",
     "Phase",

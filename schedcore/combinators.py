@@ -267,6 +267,8 @@ class Product(Schedule):
     @property
     def constant_from(self) -> int | None:
         steps = [s.constant_from for s in self.schedules]
+        if any(c == 0 and s(0) == 0.0 for s, c in zip(self.schedules, steps, strict=True)):
+            return 0  # a factor that is 0 at every step makes the product 0 (values are finite)
         return None if None in steps else max(steps)  # type: ignore[type-var]
 
 

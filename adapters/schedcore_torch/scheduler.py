@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
 from torch.optim.lr_scheduler import LRScheduler
 
-from schedcore import Recipe, Stepper, fingerprint
+from schedcore import GroupSchedules, Recipe
+from schedcore.group_schedules import check_schedule_names
 from schedcore.resolve import DEFAULT_SCHEDULE
 
 
@@ -16,37 +18,29 @@ class RecipeLR(LRScheduler):
 
     ``schedule`` is the recipe schedule the group names (``group["schedule"]``, set by
     :func:`schedcore_torch.param_groups`; ``"default"`` otherwise). Values come from the
-    closed form at ``last_epoch``, never from the previous lr, so they do not drift and a
-    resumed run continues bit-identically. Each distinct schedule is evaluated once per
-    step, however many groups follow it. A ``Tensor`` lr is updated in place (``fill_``),
-    so a compiled optimizer step is not recompiled.
+    closed form at ``last_epoch`` (:class:`schedcore.GroupSchedules`), never from the
+    previous lr, so they do not drift and a resumed run continues bit-identically. A
+    ``Tensor`` lr is updated in place (``fill_``), so a compiled optimizer step is not
+    recompiled.
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer, recipe: Recipe, last_epoch: int = -1):
         self.recipe = recipe
-        self.group_schedules = [g.get("schedule", DEFAULT_SCHEDULE) for g in optimizer.param_groups]
-        known = {DEFAULT_SCHEDULE, *recipe.schedules}
-        for i, name in enumerate(self.group_schedules):
-            if name not in known:
-                raise ValueError(
-                    f"optimizer.param_groups[{i}]['schedule'] is {name!r}, which the recipe "
-                    f"does not define; known: {', '.join(sorted(known))}"
-                )
-        self._steppers = {n: Stepper(recipe.schedule_named(n)) for n in set(self.group_schedules)}
+        self._names = [g.get("schedule", DEFAULT_SCHEDULE) for g in optimizer.param_groups]
+        check_schedule_names(recipe, self._names)
         super().__init__(optimizer, last_epoch)
-        self.peaks = [float(lr) for lr in self.base_lrs]
-        self.fingerprint = fingerprint(
-            {
-                "schedules": {n: recipe.schedule_named(n).to_dict() for n in self._steppers},
-                "groups": list(zip(self.group_schedules, self.peaks, strict=True)),
-            }
-        )
+
+    @functools.cached_property
+    def schedules(self) -> GroupSchedules:
+        """The groups' schedules at their peak lrs (``base_lrs``, once torch has set them)."""
+        return GroupSchedules(self.recipe, self._names, self.base_lrs)
+
+    @property
+    def fingerprint(self) -> str:
+        return self.schedules.fingerprint
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
-        k = self.last_epoch
-        value = {name: stepper(k) for name, stepper in self._steppers.items()}
-        peaks = getattr(self, "peaks", None) or [float(lr) for lr in self.base_lrs]
-        return [peak * value[name] for peak, name in zip(peaks, self.group_schedules, strict=True)]
+        return self.schedules.lrs(self.last_epoch)
 
     _get_closed_form_lr = get_lr
 
@@ -56,9 +50,7 @@ class RecipeLR(LRScheduler):
             "last_epoch": int(self.last_epoch),
             "_step_count": int(self._step_count),
             "_last_lr": [float(lr) for lr in self._last_lr],
-            "peaks": list(self.peaks),
-            "group_schedules": list(self.group_schedules),
-            "fingerprint": self.fingerprint,
+            **self.schedules.state(),
         }
 
     def load_state_dict(
@@ -66,15 +58,7 @@ class RecipeLR(LRScheduler):
     ) -> None:
         """Resume. State saved under a different schedule (or group lrs) is refused unless
         ``allow_schedule_change``: the run would silently follow another curve."""
-        saved = state_dict.get("fingerprint")
-        if saved != self.fingerprint and not allow_schedule_change:
-            then = list(zip(state_dict.get("group_schedules", []), state_dict.get("peaks", [])))  # noqa: B905
-            now = list(zip(self.group_schedules, self.peaks, strict=True))
-            raise ValueError(
-                f"scheduler state was saved under a different schedule (fingerprint {saved}, "
-                f"this recipe has {self.fingerprint}; saved (schedule, lr) per group {then}, "
-                f"now {now}); pass allow_schedule_change=True to continue on the new schedule"
-            )
+        self.schedules.check_state(state_dict, allow_schedule_change)
         self.last_epoch = int(state_dict["last_epoch"])
         self._step_count = int(state_dict["_step_count"])
         self._last_lr = list(state_dict["_last_lr"])

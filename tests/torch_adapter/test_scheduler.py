@@ -10,23 +10,10 @@ import textwrap
 import numpy as np
 import pytest
 import torch
+from scheduler_cases import RECIPE, applied_lrs
 
 import schedcore as sc
 import schedcore_torch as st
-
-RECIPE = {
-    "lr": 0.1,
-    "training": {"total_steps": 60},
-    "schedule": {"warmup": 10, "decay": "cosine", "min_lr_ratio": 0.05},
-    "schedules": {"head": {"type": "linear", "steps": 60, "start": 1.0, "end": 0.0}},
-    "groups": {
-        "defaults": {"weight_decay": 0.01},
-        "rules": [
-            {"name": "head", "match": {"prefix": "head."}, "lr": 0.5, "schedule": "head"},
-            {"name": "no_decay", "match": {"tags": ["bias"]}, "weight_decay": 0.0},
-        ],
-    },
-}
 
 
 class Net(torch.nn.Module):
@@ -34,16 +21,6 @@ class Net(torch.nn.Module):
         super().__init__()
         self.body = torch.nn.Linear(3, 3)
         self.head = torch.nn.Linear(3, 1)
-
-
-def applied_lrs(opt, sched, steps: int) -> np.ndarray:
-    """The lr each group holds when update k runs, for k in range(steps)."""
-    out = []
-    for _ in range(steps):
-        out.append([float(g["lr"]) for g in opt.param_groups])
-        opt.step()
-        sched.step()
-    return np.array(out).T
 
 
 def test_lrs_equal_the_core_per_group_with_named_schedules():
@@ -77,7 +54,7 @@ def test_each_distinct_schedule_is_evaluated_once_per_step():
             }
         ),
     )
-    assert len(opt.param_groups) == 26 and len(sched._steppers) == 2
+    assert len(opt.param_groups) == 26 and len(sched.schedules.steppers) == 2
     assert recipe.schedule is not None
 
 
