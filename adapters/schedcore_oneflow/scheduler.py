@@ -1,0 +1,88 @@
+"""An exact eager-mode lr scheduler for a recipe: closed form, per-group schedules, plain-data
+state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import oneflow as flow
+from oneflow.nn.optimizer.lr_scheduler import LRScheduler
+
+from schedcore import GroupSchedules, Recipe
+from schedcore.group_schedules import check_schedule_names
+from schedcore.resolve import DEFAULT_SCHEDULE
+
+
+class RecipeLR(LRScheduler):
+    """Sets each group's lr to ``initial_lr * schedule(k)`` before update ``k`` (eager mode).
+
+    ``schedule`` is the recipe schedule the group names (``group["schedule"]``, set by
+    :func:`schedcore_oneflow.param_groups`; ``"default"`` otherwise). Values come from the
+    closed form at ``last_step`` (:class:`schedcore.GroupSchedules`), never from the
+    previous lr, so they do not drift and a resumed run continues exactly.
+
+    OneFlow's eager update kernels take the lr as a float32 attribute: the group's lr is the
+    float64 ``recipe.lr(k)``, the update applies it rounded to float32.
+
+    Eager only: an ``nn.Graph`` compiles its schedule into the job, see
+    :func:`schedcore_oneflow.graph_optimizers`.
+    """
+
+    def __init__(self, optimizer: flow.optim.Optimizer, recipe: Recipe, last_step: int = -1):
+        self.recipe = recipe
+        self._names = [g.options.get("schedule", DEFAULT_SCHEDULE) for g in optimizer.param_groups]
+        check_schedule_names(recipe, self._names)
+        self.schedules: GroupSchedules  # set with base_lrs, before the first step()
+        super().__init__(optimizer, last_step)  # sets base_lrs from initial_lr, then step()
+
+    def _init_base_lrs(self) -> None:
+        super()._init_base_lrs()
+        # the groups' schedules at their peak lrs (their initial_lr)
+        self.schedules = GroupSchedules(self.recipe, self._names, self.base_lrs)
+
+    @property
+    def fingerprint(self) -> str:
+        return self.schedules.fingerprint
+
+    def lrs_at(self, k: int) -> list[float]:
+        """Each group's lr for update ``k``."""
+        return self.schedules.lrs(k)
+
+    def step(self) -> None:
+        self.last_step += 1
+        self.update_lrs(self.lrs_at(self.last_step))
+
+    def get_lr(self, base_lr: float, step: int) -> float:
+        raise TypeError(
+            "RecipeLR sets every group's lr from its own schedule (use step() or lrs_at(k)); "
+            "it cannot serve as one scheduler inside SequentialLR / WarmupLR"
+        )
+
+    def _generate_conf_for_graph(self, lr_conf: Any) -> None:
+        raise TypeError(
+            "RecipeLR is an eager-mode scheduler; an nn.Graph compiles its schedule into the "
+            "job: build the optimizers and schedulers with schedcore_oneflow.graph_optimizers"
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain data only (ints, floats, strings and lists of them)."""
+        return {
+            "last_step": int(self.last_step),
+            "_last_lr": [float(lr) for lr in self._last_lr],
+            **self.schedules.state(),
+        }
+
+    def load_state_dict(
+        self, state_dict: dict[str, Any], allow_schedule_change: bool = False
+    ) -> None:
+        """Resume at the saved step. State saved under a different schedule (or group lrs) is
+        refused unless ``allow_schedule_change``: the run would silently follow another
+        curve. The groups' lrs are set for the next update."""
+        self.schedules.check_state(state_dict, allow_schedule_change)
+        self.last_step = int(state_dict["last_step"])
+        self.update_lrs(self.lrs_at(self.last_step))
+
+
+def scheduler(optimizer: flow.optim.Optimizer, recipe: Recipe, last_step: int = -1) -> RecipeLR:
+    """The recipe's eager scheduler for ``optimizer`` (built with :func:`param_groups`)."""
+    return RecipeLR(optimizer, recipe, last_step)

@@ -1,0 +1,81 @@
+"""Fill schedcore's parameter table from a OneFlow module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import oneflow as flow
+from oneflow import nn
+
+from schedcore import ParamTable
+from schedcore.table import ModuleParam, is_norm_class, table_from_modules
+
+NORM_TYPES: tuple[type[nn.Module], ...] = tuple(
+    getattr(nn, name)
+    for name in (
+        "BatchNorm1d",
+        "BatchNorm2d",
+        "BatchNorm3d",
+        "FusedBatchNorm1d",
+        "FusedBatchNorm2d",
+        "FusedBatchNorm3d",
+        "SyncBatchNorm",
+        "GroupNorm",
+        "LayerNorm",
+        "RMSLayerNorm",
+        "RMSNorm",
+        "InstanceNorm1d",
+        "InstanceNorm2d",
+        "InstanceNorm3d",
+    )
+    if hasattr(nn, name)
+)
+EMBEDDING_TYPES: tuple[type[nn.Module], ...] = (nn.Embedding,)
+
+
+def is_norm(module: nn.Module) -> bool:
+    """Every ``oneflow.nn`` norm class, and any class whose name contains ``Norm``."""
+    return isinstance(module, NORM_TYPES) or is_norm_class(type(module).__name__)
+
+
+def named_modules(model: nn.Module) -> Iterator[tuple[str, nn.Module]]:
+    """Every module under every name it is reachable by (OneFlow's ``named_modules``
+    yields a shared module once, which would hide a tied weight's other names)."""
+    stack: list[tuple[str, nn.Module, tuple[int, ...]]] = [("", model, ())]
+    while stack:
+        name, module, ancestors = stack.pop()
+        yield name, module
+        lineage = (*ancestors, id(module))
+        children = [(k, m) for k, m in module._modules.items() if m is not None]
+        for key, child in reversed(children):
+            if id(child) not in lineage:  # a module containing itself: walk it once
+                stack.append((f"{name}.{key}" if name else key, child, lineage))
+
+
+def param_table(model: nn.Module) -> tuple[ParamTable, dict[str, flow.Tensor]]:
+    """The model's parameter table and a map from canonical name to tensor.
+
+    A tensor reachable under several names (tied weights) is one row: its first name is
+    canonical, the others are aliases.
+    """
+    by_id: dict[int, flow.Tensor] = {}
+    entries = []
+    for module_name, module in named_modules(model):
+        for local, tensor in module._parameters.items():
+            if tensor is None:
+                continue
+            by_id.setdefault(id(tensor), tensor)
+            entries.append(
+                ModuleParam(
+                    module_name,
+                    type(module).__name__,
+                    local,
+                    id(tensor),
+                    tuple(tensor.shape),
+                    bool(tensor.requires_grad),
+                    isinstance(module, NORM_TYPES),
+                    isinstance(module, EMBEDDING_TYPES),
+                )
+            )
+    table, ids = table_from_modules(entries)
+    return table, {name: by_id[key] for name, key in ids.items()}

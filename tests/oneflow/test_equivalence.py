@@ -1,0 +1,139 @@
+"""Cross-backend equivalence: the lr OneFlow actually applies equals the core's ``recipe.lr(k)``.
+
+Recipes come from the shared strategy (``tests/strategies.py``); the applied lr is measured
+from SGD deltas (``probes.py``), per group and per update, in three windows: the start,
+around the end of the schedule (past it too), and far past the end.
+
+- Eager: the group's lr equals ``recipe.lr(k)`` to rtol 1e-12, and the applied update equals
+  it rounded to float32, exactly (OneFlow's eager update kernels take the lr as a float32
+  attribute, so that rounding is all any eager scheduler can get).
+- Graph: a recipe that lowers exactly applies ``recipe.lr(k)`` to float32 precision (rtol
+  1e-6); one that lowers only with a tolerance applies it within that tolerance (plus the
+  same float32 rounding); one that cannot be lowered raises NotLowerable naming a path.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as hs
+from probes import eager_applied
+
+import schedcore as sc
+import schedcore_oneflow as so
+from strategies import recipes
+
+EAGER_WINDOW, GRAPH_WINDOW = 40, 24
+TOLERANCE = 1e-3
+FLOAT32_RTOL = 1e-6
+# float32 cannot hold values below its normal range to any relative precision
+FLOAT32_ATOL = 2 * float(np.finfo(np.float32).tiny)
+
+
+def windows(recipe: sc.Recipe, far: int, window: int) -> list[int]:
+    end = recipe.total_steps or recipe.schedule.length or window
+    return sorted({0, max(end - window // 2, 0), end + far})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=recipes(), far=hs.integers(0, 10**6))
+def test_eager_applied_lr_equals_core(case, far):
+    doc, rows = case
+    recipe = sc.load(doc).bind(rows)
+    if not recipe.groups:
+        return
+    for first in windows(recipe, far, EAGER_WINDOW):
+        held, applied = eager_applied(recipe, first, EAGER_WINDOW)
+        expected = recipe.lr(np.arange(first, first + EAGER_WINDOW))
+        np.testing.assert_allclose(held, expected, rtol=1e-12, atol=0)
+        np.testing.assert_array_equal(applied, expected.astype(np.float32))
+
+
+def node_at(doc: dict, path: str) -> dict:
+    """The node a lowering path names, in the recipe's explicit document (a derived node's
+    expansion, ``schedule (expanded: ...)``, is named by the derived node)."""
+    node: object = doc
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path.split(" (")[0]):
+        node = node[int(part[1:-1])] if part.startswith("[") else node[part]  # type: ignore[index]
+    assert isinstance(node, dict) and "type" in node, (path, node)
+    return node
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=recipes())
+def test_every_recipe_lowers_or_names_its_node(case):
+    """Every schedule of a recipe lowers exactly, or within a tolerance, or raises NotLowerable
+    naming a real node of the recipe (its path and type) and why."""
+    recipe = sc.load(case[0])
+    explicit = recipe.to_dict()
+    for name in ["default", *recipe.schedules]:
+        path = "schedule" if name == "default" else f"schedules.{name}"
+        schedule = recipe.schedule_named(name)
+        for tolerance in (None, TOLERANCE):
+            try:
+                lowering = so.lower(schedule, tolerance, path)
+            except so.NotLowerable as err:
+                node = node_at(explicit, err.path)
+                derived = " (expanded: " in err.path
+                assert derived or node["type"] == err.node_type, (err, node)
+                assert str(err).startswith(f"{err.path} ({err.node_type}): {err.reason}")
+                continue
+            # exact without a tolerance; with one (after NotLowerable without) approximated
+            assert lowering.exact == (tolerance is None)
+            assert lowering.max_error <= (tolerance or 0.0)
+            assert {s.kind for s in lowering.schedulers} <= NATIVE
+            break
+
+
+NATIVE = {
+    "ConstantLR", "LinearLR", "CosineDecayLR", "CosineAnnealingLR", "PolynomialLR",
+    "ExponentialLR", "StepLR", "MultiStepLR", "CosineAnnealingWarmRestarts",
+}  # fmt: skip
+
+
+def lowering_of(recipe: sc.Recipe) -> tuple[str, float | None]:
+    """("exact" | "approximated" | "not lowerable", the tolerance to use)."""
+    names = dict.fromkeys(g.schedule for g in recipe.groups)
+    try:
+        so.graph.lowerings(recipe, names)
+        return "exact", None
+    except so.NotLowerable as err:
+        assert err.path.startswith(("schedule", "schedules.")), err
+    try:
+        so.graph.lowerings(recipe, names, TOLERANCE)
+        return "approximated", TOLERANCE
+    except so.NotLowerable as err:
+        assert err.path.startswith(("schedule", "schedules.")) and err.node_type in str(err)
+        return "not lowerable", None
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(case=recipes(), far=hs.integers(0, 10**6))
+def test_graph_applied_lr_equals_core(graph_worker, case, far):
+    doc, rows = case
+    recipe = sc.load(doc).bind(rows)
+    if not recipe.groups:
+        return
+    kind, tolerance = lowering_of(recipe)
+    assume(kind != "not lowerable")  # those: test_every_recipe_lowers_or_names_its_node
+    event(kind)  # pytest --hypothesis-show-statistics shows the mix
+    for first in windows(recipe, far, GRAPH_WINDOW):
+        reply = graph_worker.measure(doc, rows, first, GRAPH_WINDOW, tolerance)
+        assert reply["ok"], reply
+        expected = recipe.lr(np.arange(first, first + GRAPH_WINDOW))
+        reported = reply["max_error"]
+        assert reply["exact"] == (tolerance is None) or reported == 0, reply
+        assert reported <= TOLERANCE
+        np.testing.assert_allclose(
+            np.asarray(reply["applied"]).reshape(expected.shape),
+            expected,
+            rtol=reported + FLOAT32_RTOL,
+            atol=FLOAT32_ATOL,
+            err_msg=kind,
+        )
