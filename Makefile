@@ -2,7 +2,7 @@
 #
 # A fresh clone needs exactly two commands:
 #     make demo    # builds .venv (Python 3.11) and runs the CLI demo
-#     make test    # builds .venv and .venv-oneflow (Python 3.10), then ruff + both pytest runs
+#     make test    # builds .venv and .venv-oneflow (Python 3.10), then ruff, the docs build and both pytest runs
 #
 # Virtual environments are (re)built only when requirements/*.txt or pyproject.toml change
 # (stamp files inside each venv). Overridable variables:
@@ -44,14 +44,14 @@ VENV_OF_STAMP := $(VENV_OF)/.schedcore-stamp
 OF_SITE := $(CURDIR)/$(VENV_OF)/lib/python3.10/site-packages
 OF_ENV  := LD_LIBRARY_PATH="$(OF_SITE)/nvidia/cudnn/lib:$(OF_SITE)/nvidia/cublas/lib$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH}"
 
-.PHONY: help venv venv-oneflow demo test lint test-main test-oneflow clean clean-venvs distclean
+.PHONY: help venv venv-oneflow demo test lint docs test-main test-oneflow clean clean-venvs distclean
 
 help:
 	@echo "make demo          build .venv, run 'schedcore show' and 'schedcore plot -o lr.png'"
-	@echo "make test          build both venvs, run ruff, pytest (main venv), pytest (OneFlow venv)"
+	@echo "make test          build both venvs, run ruff, the docs build, pytest (main venv), pytest (OneFlow venv)"
 	@echo "make venv          build/refresh .venv (Python 3.11, requirements/main.txt)"
 	@echo "make venv-oneflow  build/refresh .venv-oneflow (Python 3.10, requirements/oneflow.txt)"
-	@echo "make lint | test-main | test-oneflow   run one stage of 'make test'"
+	@echo "make lint | docs | test-main | test-oneflow   run one stage of 'make test'"
 	@echo "make clean         remove generated files and caches (keeps venvs)"
 	@echo "make distclean     clean + remove both venvs"
 
@@ -90,7 +90,7 @@ demo: $(VENV_STAMP)
 # Both venvs are built first; then every stage runs even if an earlier one failed (so one CI log
 # shows all failures), and `make test` exits non-zero if any stage failed. pytest's exit code 5
 # (no tests collected) counts as a failure like any other non-zero code.
-TEST_STAGES := lint test-main test-oneflow
+TEST_STAGES := lint docs test-main test-oneflow
 
 test: $(VENV_STAMP) $(VENV_OF_STAMP)
 	@failed=(); \
@@ -103,6 +103,11 @@ test: $(VENV_STAMP) $(VENV_OF_STAMP)
 
 lint: $(VENV_STAMP)
 	$(VENV)/bin/ruff check .
+
+# The user documentation (mkdocs.yml, docs/), built strict: a warning (a broken link, a page
+# missing from the nav, a reference that no longer generates) fails the build.
+docs: $(VENV_STAMP)
+	$(VENV)/bin/mkdocs build --strict --quiet
 
 test-main: $(VENV_STAMP)
 	$(VENV)/bin/python -m pytest tests --ignore=tests/oneflow $(PYTEST_ARGS)
@@ -123,7 +128,8 @@ distclean: clean clean-venvs
 
 # ---------------------------------------------------------------------------- benchmarks
 .PHONY: bench
-bench: $(VENV_STAMP)
+bench: $(VENV_STAMP) $(VENV_OF_STAMP)
 	cd benchmarks && ../$(VENV)/bin/python bench_curve.py
 	cd benchmarks && ../$(VENV)/bin/python bench_groups.py
 	cd benchmarks && ../$(VENV)/bin/python bench_torch_scheduler.py
+	cd benchmarks && $(OF_ENV) ../$(VENV_OF)/bin/python bench_oneflow_graph.py
