@@ -10,8 +10,9 @@ per step: for the update and for the weight decay), with:
 
 Each is timed in Keras' default compiled mode on this machine (``tf.function``; Keras
 turns XLA off on CPU-only machines), one step per execution and 32, and under XLA
-(``jit_compile=True``). Configurations are interleaved and the fastest of the repeats is
-kept (the least-disturbed measurement on a shared machine).
+(``jit_compile=True``). TensorFlow runs on one thread. Each round times every
+configuration once, back to back; a ratio is the median over rounds of the round's ratio,
+which a shared machine's slow spells disturb least.
 
 Targets (each mode): schedcore / CosineDecay <= 1.05x; 20 phases / 1 phase <= 1.2x.
 Run: ``python benchmarks/bench_keras.py`` (``--quick`` for a smoke run).
@@ -29,6 +30,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import numpy as np
+
+if keras.backend.backend() == "tensorflow":  # one thread: less noise from a shared machine
+    import tensorflow as tf
+
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    tf.config.threading.set_intra_op_parallelism_threads(1)
 
 import schedcore as sc
 import schedcore_keras as sk
@@ -75,24 +82,32 @@ def model(schedule, jit_compile: bool, per_execution: int) -> keras.Model:
     return m
 
 
-def per_step(models: dict, steps: int, repeat: int, clock=time.perf_counter) -> dict[str, float]:
+def per_step(models: dict, steps: int, repeat: int, clock=time.perf_counter) -> dict[str, list]:
+    """Seconds per step of each model's ``fit``, per round (every round times each model once,
+    back to back, so the models of one round share the machine's state)."""
     x = np.random.default_rng(0).random((steps * 8, 16), dtype=np.float32)
     y = x.sum(axis=1, keepdims=True)
     for m in models.values():  # trace and compile
         m.fit(x, y, batch_size=8, epochs=1, verbose=0)
-    best = dict.fromkeys(models, float("inf"))
+    rounds: dict[str, list] = {name: [] for name in models}
     for _ in range(repeat):
         for name, m in models.items():
             start = clock()
             m.fit(x, y, batch_size=8, epochs=1, verbose=0)
-            best[name] = min(best[name], (clock() - start) / steps)
-    return best
+            rounds[name].append((clock() - start) / steps)
+    return rounds
+
+
+def paired_ratio(rounds: dict[str, list], ours: str, theirs: str) -> float:
+    """The median over rounds of ``ours / theirs``: a slow spell of a shared machine hits
+    both sides of a round alike, and the median ignores the rounds it hit unevenly."""
+    return float(np.median(np.array(rounds[ours]) / np.array(rounds[theirs])))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=640)
-    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--steps", type=int, default=1600)
+    parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     modes = MODES
@@ -105,16 +120,16 @@ def main(argv: list[str] | None = None) -> int:
     if gap > 1e-5:
         print("the two schedules differ: the comparison would be unfair")
         return 1
-    print(f"compiled model.fit, per step, best of {args.repeat} x {args.steps} steps "
+    print(f"compiled model.fit, per step, {args.repeat} rounds of {args.steps} steps "
           f"(keras {keras.__version__}, backend {keras.backend.backend()})")  # fmt: skip
     ok = True
     for mode, (jit, per_execution) in modes.items():
         models = {name: model(s, jit, per_execution) for name, s in curves.items()}
-        t = per_step(models, args.steps, args.repeat, CLOCK)
-        ours = t["schedcore warmup+cosine"] / t["keras CosineDecay"]
-        deep = t["schedcore 20 phases"] / t["schedcore 1 phase"]
-        print(f"{mode}:")
-        report([(name, f"{value * 1e6:8.1f} us") for name, value in t.items()])
+        rounds = per_step(models, args.steps, args.repeat, CLOCK)
+        ours = paired_ratio(rounds, "schedcore warmup+cosine", "keras CosineDecay")
+        deep = paired_ratio(rounds, "schedcore 20 phases", "schedcore 1 phase")
+        print(f"{mode} (median per step; ratios: median of the rounds' ratios):")
+        report([(name, f"{np.median(t) * 1e6:8.1f} us") for name, t in rounds.items()])
         report(
             [
                 ("schedcore / CosineDecay", f"{ours:5.3f}x   (target <= 1.05x)"),
