@@ -31,15 +31,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 import numpy as np
 
-if keras.backend.backend() == "tensorflow":  # one thread: less noise from a shared machine
-    import tensorflow as tf
-
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-
 import schedcore as sc
 import schedcore_keras as sk
 from _timing import report
+
+
+def one_thread() -> None:
+    """TensorFlow on one thread (less noise from a shared machine); only possible before
+    TensorFlow has run anything in this process."""
+    if keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+    except RuntimeError:  # already initialized (e.g. imported by a test run)
+        print("note: TensorFlow already initialized; its default threads are used")
+
 
 LR, TOTAL, WARMUP, PHASE = 1e-3, 100_000, 1_000, 500
 CLOCK = time.process_time if os.environ.get("BENCH_CLOCK") == "cpu" else time.perf_counter
@@ -110,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
+    one_thread()
     modes = MODES
     if args.quick:
         args.steps, args.repeat = 64, 1
