@@ -47,6 +47,7 @@ import dataclasses
 import fractions
 import itertools
 import math
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -1209,6 +1210,16 @@ def _resolve(pieces: Pieces, ctx: _Context) -> tuple[Pieces, float, list[Approxi
         # else the largest start: the others, approximated, must stay below it
         decider = fixed[0] if fixed else max(anchored, key=lambda i: pieces[i].leaf.start)
         anchor = pieces[decider].leaf.start
+        if not anchor >= sys.float_info.min:  # 0, or a subnormal whose ratios overflow
+            leaf = pieces[decider].leaf
+            raise NotLowerable(
+                leaf.origin.path,
+                leaf.origin.node_type,
+                f"its {leaf.kind} would start at {anchor:g} x the lr (scale factors that "
+                "underflow float64); OneFlow's schedulers scale the optimizer's base lr, "
+                "which must be a positive normal number",
+                hint=False,
+            )
         for i in anchored:
             leaf = pieces[i].leaf
             if _same(leaf.start, anchor):

@@ -642,3 +642,16 @@ def test_the_lowered_scheduler_compiles_to_the_hand_written_native_one():
     cosine = L.CosineDecayLR(opt2, decay_steps=1850, alpha=0.0)
     native = L.SequentialLR(opt2, [warmup, cosine], milestones=[100], interval_rescaling=[True])
     assert graph_conf(ours) == graph_conf(native)
+
+
+def test_a_schedule_scaled_to_zero_raises_rather_than_divide_by_it():
+    """Scale factors whose product underflows float64 make every value 0: OneFlow's
+    schedulers scale a base lr, which cannot be 0 (found by the option test, derandomized)."""
+    tiny = 2.2250738585072014e-308
+    wsd = {"type": "wsd", "stable": 1, "decay": 1, "warmup": 0, "decay_shape": "cosine"}
+    inner = {"type": "scale", "factor": tiny, "schedule": wsd}
+    schedule = sc.from_dict({"type": "scale", "factor": tiny, "schedule": inner})
+    for tolerance in (None, 1e-3):
+        with pytest.raises(so.NotLowerable) as info:
+            so.lower(schedule, tolerance)
+        assert "positive normal number" in str(info.value)
