@@ -288,3 +288,33 @@ def table_from_modules(
         )
     )
     return table, {r["name"]: key for key, r in rows.items()}
+
+
+def table_from_tensors(
+    walk: Iterable[tuple[str, Any, str, Any]],
+    norm_types: tuple[type, ...],
+    embedding_types: tuple[type, ...],
+    canonical: Callable[[str], str] | None = None,
+) -> tuple[ParamTable, dict[str, Any]]:
+    """:func:`table_from_modules` for a torch-like model walked as ``(module_name, module,
+    local_name, tensor)`` (duck-typed: a tensor has ``shape`` and ``requires_grad``), with
+    the framework's norm and embedding classes; returns the table and each canonical
+    name's tensor."""
+    by_id: dict[int, Any] = {}
+    entries = []
+    for module_name, module, local, tensor in walk:
+        by_id.setdefault(id(tensor), tensor)
+        entries.append(
+            ModuleParam(
+                module_name,
+                type(module).__name__,
+                local,
+                id(tensor),
+                tuple(tensor.shape),
+                bool(tensor.requires_grad),
+                isinstance(module, norm_types),
+                isinstance(module, embedding_types),
+            )
+        )
+    table, ids = table_from_modules(entries, canonical)
+    return table, {name: by_id[key] for name, key in ids.items()}

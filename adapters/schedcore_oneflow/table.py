@@ -8,7 +8,7 @@ import oneflow as flow
 from oneflow import nn
 
 from schedcore import ParamTable
-from schedcore.table import ModuleParam, is_norm_class, table_from_modules
+from schedcore.table import is_norm_class, table_from_tensors
 
 NORM_TYPES: tuple[type[nn.Module], ...] = tuple(
     getattr(nn, name)
@@ -58,24 +58,10 @@ def param_table(model: nn.Module) -> tuple[ParamTable, dict[str, flow.Tensor]]:
     A tensor reachable under several names (tied weights) is one row: its first name is
     canonical, the others are aliases.
     """
-    by_id: dict[int, flow.Tensor] = {}
-    entries = []
-    for module_name, module in named_modules(model):
-        for local, tensor in module._parameters.items():
-            if tensor is None:
-                continue
-            by_id.setdefault(id(tensor), tensor)
-            entries.append(
-                ModuleParam(
-                    module_name,
-                    type(module).__name__,
-                    local,
-                    id(tensor),
-                    tuple(tensor.shape),
-                    bool(tensor.requires_grad),
-                    isinstance(module, NORM_TYPES),
-                    isinstance(module, EMBEDDING_TYPES),
-                )
-            )
-    table, ids = table_from_modules(entries)
-    return table, {name: by_id[key] for name, key in ids.items()}
+    walk = (
+        (module_name, module, local, tensor)
+        for module_name, module in named_modules(model)
+        for local, tensor in module._parameters.items()
+        if tensor is not None
+    )
+    return table_from_tensors(walk, NORM_TYPES, EMBEDDING_TYPES)

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from schedcore import ParamTable
-from schedcore.table import ModuleParam, is_norm_class, table_from_modules
+from schedcore.table import is_norm_class, table_from_tensors
 
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 """Prefixes added by DistributedDataParallel / DataParallel and by torch.compile."""
@@ -60,30 +60,15 @@ def canonical(name: str) -> str:
     return name
 
 
-def _entry(module_name: str, module: nn.Module, local: str, tensor: torch.Tensor) -> ModuleParam:
-    return ModuleParam(
-        module_name,
-        type(module).__name__,
-        local,
-        id(tensor),
-        tuple(tensor.shape),
-        bool(tensor.requires_grad),
-        isinstance(module, NORM_TYPES),
-        isinstance(module, EMBEDDING_TYPES),
-    )
-
-
 def param_table(model: nn.Module) -> tuple[ParamTable, dict[str, torch.nn.Parameter]]:
     """The model's parameter table and a map from canonical name to tensor.
 
     A tensor reachable under several names (tied weights) is one row: its first name is
     canonical, the others are aliases.
     """
-    by_id: dict[int, torch.nn.Parameter] = {}
-    entries = []
-    for module_name, module in model.named_modules(remove_duplicate=False):
-        for local, tensor in module.named_parameters(recurse=False):
-            by_id.setdefault(id(tensor), tensor)
-            entries.append(_entry(module_name, module, local, tensor))
-    table, ids = table_from_modules(entries, canonical)
-    return table, {name: by_id[key] for name, key in ids.items()}
+    walk = (
+        (module_name, module, local, tensor)
+        for module_name, module in model.named_modules(remove_duplicate=False)
+        for local, tensor in module.named_parameters(recurse=False)
+    )
+    return table_from_tensors(walk, NORM_TYPES, EMBEDDING_TYPES, canonical)
