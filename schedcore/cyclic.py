@@ -179,12 +179,36 @@ class SGDR(Schedule):
 
     @functools.cached_property
     def _bounds(self) -> tuple[int, ...]:
-        """For integral growth: every cycle's first step up to past 2**53 (at most 54)."""
+        """For integral growth: every cycle's first step up to past 2**62 (at most 64):
+        steps past 2**53 arise from shifts ahead, nested ones included."""
         starts, length = [0], self.period
-        while starts[-1] <= MAX_STEP:
-            starts.append(min(starts[-1] + length, 2 * MAX_STEP))  # past 2**53 only ends
+        while starts[-1] <= 2**62:
+            starts.append(min(starts[-1] + length, 2**63 - 1))  # the last one only ends
             length *= int(self.t_mul)
         return tuple(starts)
+
+    @functools.cached_property
+    def _log_bounds(self) -> tuple[int, ...]:
+        """For integral growth with ``cycle_index = 'log'``: the first step that timm's float
+        formula (:meth:`_log_index`, Python's ``math.log`` as timm calls it) puts in each
+        cycle. The formula is monotone in the step, so each is found by bisection between
+        the neighbouring exact bounds; a table makes every backend round alike."""
+        exact, out = self._bounds, [0]
+        for n in range(1, len(exact)):
+            if exact[n] > MAX_STEP:
+                out.append(exact[n])
+                continue
+            low, high = exact[n - 1] + 1, exact[n + 1] if n + 1 < len(exact) else 2 * MAX_STEP
+            while low < high:  # the first step in [low, high] whose index is >= n
+                mid = (low + high) // 2
+                low, high = (low, mid) if self._log_index(mid) >= n else (mid + 1, high)
+            out.append(low)
+        return tuple(out)
+
+    def _log_index(self, step: int) -> int:
+        """timm's cycle index of one step, in its order of operations."""
+        x = 1.0 - float(step) / self.period * (1.0 - self.t_mul)
+        return math.floor(math.log(x) / math.log(self.t_mul))
 
     def _cycles(self, ops: Any, t: Any) -> tuple[Any, Any]:
         """Cycle index of each step and the position in [0, 1) within that cycle."""
@@ -193,10 +217,9 @@ class SGDR(Schedule):
             return ops.floor_divide(t, period), ops.divide(ops.float(ops.mod(t, period)), period)
         if growth.is_integer():
             bounds = self._bounds  # exact integers
-            if self.cycle_index == "log":
-                cycle = ops.to_int(self._log_cycle(ops, t))
-            else:
-                cycle = ops.searchsorted(bounds, t, side="right") - 1
+            found = self._log_bounds if self.cycle_index == "log" else bounds
+            # a step past the last bound (2**62) stays in the last cycle listed
+            cycle = ops.minimum(ops.searchsorted(found, t, side="right") - 1, len(bounds) - 2)
             begin = ops.take(bounds, cycle)
             return cycle, (ops.float(t) - begin) / (ops.take(bounds, cycle + 1) - begin)
         # fractional growth: boundaries are real; the first step of cycle i is ceil(start(i)).

@@ -1578,3 +1578,14 @@ def test_load_errors_name_the_full_path(schedule, prefix, given) -> None:
     message = str(info.value)
     assert message.startswith(prefix), message
     assert given in message, message
+
+
+def test_sgdr_past_two_to_the_53_from_nested_shifts_stays_in_its_cycle():
+    """Shifts ahead reach steps past 2**53 (nested, past 2**54): the restart table reaches
+    2**62, so such a step still falls in its own cycle (found by the property tests)."""
+    inner = sc.sgdr(period=1, t_mul=2.0)
+    ahead = sc.shift(sc.shift(inner, 2**53), 2**53)
+    # step 2**54 is the first step of the cycle [2**54 - 1, 2**55 - 1): position 1 / 2**54
+    expected = 0.5 * (1.0 + math.cos(math.pi / 2**54))
+    assert ahead(0) == expected
+    assert np.all(np.isfinite(ahead(np.array([0, 2**53, 2**53 - 1]))))

@@ -45,3 +45,18 @@ def test_one_step_runs_only_its_phase():
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(schedule(steps)), phases(steps), rtol=1e-6
     )
+
+
+@pytest.mark.parametrize(("period", "t_mul"), [(1, 3.0), (2, 2.0), (7, 5.0)])
+def test_sgdr_log_rounding_is_the_cores_on_vectors_and_single_steps(period, t_mul):
+    """timm's float cycle index (cycle_index = 'log') puts some restarts a step late; the
+    core tabulates where, so TensorFlow's vectorized log (which rounds differently from the
+    C library's) cannot move a restart: every step around every restart matches."""
+    node = sc.sgdr(period=period, t_mul=t_mul, end=0.1, cycle_index="log")
+    bounds = [b for b in node._bounds if b < 2**40]
+    steps = np.unique(np.concatenate([np.arange(max(b - 2, 0), b + 3) for b in bounds]))
+    schedule = sk.schedule(node)
+    vector = tf.function(schedule)(tf.constant(steps, tf.int64)).numpy()
+    np.testing.assert_allclose(vector, node(steps), rtol=1e-6)
+    one = tf.function(lambda t: tf.map_fn(schedule, t, fn_output_signature=tf.float32))
+    np.testing.assert_allclose(one(tf.constant(steps, tf.int64)).numpy(), node(steps), rtol=1e-6)
