@@ -312,9 +312,22 @@ def _onecycle(s: Any, g: int, path: str) -> tuple[float, Schedule]:
     peak, initial, final = (_float(group[k]) for k in ("max_lr", "initial_lr", "min_lr"))
     phases = s._schedule_phases
     total = integer(s.total_steps, f"{path}.total_steps", 2)
+    pct = (float(phases[0]["end_step"]) + 1.0) / total
+    ends = [float(p["end_step"]) for p in phases]
+    if not all(b > a for a, b in zip([0.0, *ends[:-1]], ends, strict=True)):
+        # torch runs these (its first phase whose end is >= k wins, so a phase can be
+        # skipped or cut short); schedcore's onecycle has no such degenerate phases
+        need = "(1, (total_steps + 1) / 2)" if len(phases) == 3 else "(1, total_steps)"
+        raise SpecError(
+            f"{path}.pct_start",
+            f"is {pct:g} with total_steps={total}: phase ends "
+            + ", ".join(f"{e:g}" for e in ends)
+            + " do not increase from 0, so torch skips or cuts short a phase, which "
+            f"schedcore's onecycle does not represent; accepted: pct_start * total_steps in {need}",
+        )
     node = OneCycle(
         steps=total,
-        pct_start=(float(phases[0]["end_step"]) + 1.0) / total,
+        pct_start=pct,
         div_factor=peak / initial,
         final_div_factor=initial / final,
         anneal=kind,
@@ -466,6 +479,12 @@ def _plan(s: Schedule, path: str) -> tuple:
         and s.values[1] == 1.0
         and 0 <= s.values[0] <= 1
     ):
+        if s.values[0] == 0:
+            raise SpecError(
+                f"{path}.values[0]",
+                "is 0: torch's ConstantLR with factor 0 divides by the factor at total_iters "
+                "(ZeroDivisionError); accepted: a first value in (0, 1]",
+            )
         return ("ConstantLR", {"factor": s.values[0], "total_iters": s.boundaries[0]})
     if name == "cosine" and s.start == 1.0 and s.exponent == 1.0 and not s.restarts:
         half = s.steps / (2 * s.cycles)
@@ -543,7 +562,7 @@ def _plan(s: Schedule, path: str) -> tuple:
             at += phase.steps or 0
         return _sequential_plan(parts)
     if name == "product":
-        children = [_plan(c, f"{path}.schedules[{i}]") for i, c in enumerate(s.schedules)]
+        children = [_product_factor(c, f"{path}.schedules[{i}]") for i, c in enumerate(s.schedules)]
         for i, child in enumerate(children):
             ok = child[0] in MULTIPLICATIVE and child[1].get("eta_min", ("lr", 0.0))[1] == 0.0
             if not ok:
@@ -559,6 +578,23 @@ def _plan(s: Schedule, path: str) -> tuple:
         "linear, step, multistep, exponential, polynomial to 0, two-value piecewise_constant, "
         "cosine (periodic, or a half wave held), sgdr without decay or limit, cyclic, "
         "onecycle with after = 'error', warmup, sequence and product of these)",
+    )
+
+
+def _product_factor(s: Schedule, path: str) -> tuple:
+    """The plan of one factor of a ChainedScheduler. A cosine factor is exact only up to its
+    ``T_max``: there torch's CosineAnnealingLR recursion restarts additively from its own
+    base lr, dropping the other factors (as :func:`from_torch` reads it, ``after='error'``)."""
+    if not isinstance(s, Cosine):
+        return _plan(s, path)
+    half_wave = (s.start, s.end, s.cycles, s.exponent, s.restarts) == (1.0, 0.0, 0.5, 1.0, False)
+    if s.after == "error" and half_wave:
+        return ("CosineAnnealingLR", {"T_max": s.steps, "eta_min": ("lr", 0.0)})
+    raise SpecError(
+        f"{path}.after",
+        f"is {s.after!r}: in a ChainedScheduler torch's CosineAnnealingLR matches the product "
+        "only up to T_max (at T_max + 1 its recursion restarts additively, dropping the other "
+        "factors); accepted: a half-wave cosine from 1 to 0 with after = 'error'",
     )
 
 

@@ -325,6 +325,19 @@ def test_chained_cosine_is_a_product_up_to_t_max():
             "scheduler._schedulers[0]",
             "eta_min",
         ),
+        # torch runs degenerate OneCycleLR phases (a first phase ending below 0, a three-phase
+        # second phase ending past total_steps - 1); schedcore's onecycle cannot
+        (
+            lambda o: L.OneCycleLR(o, 1.0, total_steps=5, pct_start=0.1),
+            "scheduler.pct_start",
+            "0.1",
+        ),
+        (lambda o: L.OneCycleLR(o, 1.0, total_steps=10, pct_start=0.0), "scheduler.pct_start", "0"),
+        (
+            lambda o: L.OneCycleLR(o, 1.0, total_steps=17, pct_start=0.9, three_phase=True),
+            "scheduler.pct_start",
+            "(total_steps + 1) / 2",
+        ),
     ],
 )
 def test_refusals_name_the_object(make, path, words):
@@ -397,10 +410,40 @@ def test_native_export_runs_the_recipe(schedule, lrs):
     assert_lr(recipe_rows(again, n)[0], recipe.lr(np.arange(n)), F64)
 
 
+def test_native_export_of_a_chained_cosine_holds_only_to_t_max():
+    """A cosine factor of a product exports only as a half wave with after = 'error': past
+    T_max torch's recursion restarts it additively, dropping the other factors."""
+    opt = optimizer((0.1,))
+    recipe = from_torch(L.ChainedScheduler([L.CosineAnnealingLR(opt, 5), L.StepLR(opt, 2, 0.5)]))
+    fresh = optimizer((0.1,))
+    sched = to_torch_native(recipe, fresh)
+    assert type(sched).__name__ == "ChainedScheduler"
+    assert_lr(torch_lrs(sched, fresh, 6)[0], recipe.lr(np.arange(6)), F64)
+    periodic = sc.load(
+        {
+            "lr": 0.1,
+            "schedule": {
+                "type": "product",
+                "schedules": [
+                    {"type": "cosine", "steps": 5, "after": "periodic"},
+                    {"type": "step", "every": 3, "gamma": 0.5},
+                ],
+            },
+        }
+    )
+    with pytest.raises(SpecError, match="T_max") as info:
+        to_torch_native(periodic, optimizer((0.1,)))
+    assert info.value.path == "schedule.schedules[0].after"
+
+
 @pytest.mark.parametrize(
     "schedule, words",
     [
         ({"type": "warmup", "steps": 5, "schedule": {"type": "constant"}}, "exactly 0"),
+        (
+            {"type": "piecewise_constant", "boundaries": [3], "values": [0.0, 1.0]},
+            "ZeroDivisionError",
+        ),
         ({"type": "noam", "d_model": 8, "warmup": 4}, "no exact native torch scheduler"),
         ({"type": "cosine", "steps": 10, "exponent": 2.0}, "no exact native"),
     ],
