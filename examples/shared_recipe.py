@@ -35,8 +35,9 @@ def generated_batches(steps: int, seed: int = 0) -> list[tuple[np.ndarray, np.nd
     return [(x, x * TAGS // VOCAB) for x in tokens]  # the tag is the token's bucket
 
 
-def torch_like(flow) -> tuple[object, list[list[float]]]:
-    """``flow``: the ``torch`` or ``oneflow`` module (OneFlow's eager API is torch's)."""
+def tagger(flow):
+    """The tagger in ``flow``: the ``torch`` or ``oneflow`` module (OneFlow's eager API is
+    torch's)."""
     nn = flow.nn
 
     class Tagger(nn.Module):
@@ -53,34 +54,12 @@ def torch_like(flow) -> tuple[object, list[list[float]]]:
     return Tagger()
 
 
-def run_torch(recipe: sc.Recipe, steps: int) -> tuple[np.ndarray, sc.ParamTable]:
-    import torch
-
-    import schedcore_torch as adapter
-
-    torch.manual_seed(0)
-    model = torch_like(torch)
-    optimizer, scheduler = adapter.build(model, recipe, optimizer=torch.optim.AdamW)
-    return _train_torch_like(torch, model, optimizer, scheduler, steps), adapter.param_table(
-        model
-    )[0]
-
-
-def run_oneflow(recipe: sc.Recipe, steps: int) -> tuple[np.ndarray, sc.ParamTable]:
-    import oneflow as flow
-
-    import schedcore_oneflow as adapter
-
+def run_torch_like(flow, adapter, recipe: sc.Recipe, steps: int):
+    """Train the tagger in ``flow`` with its adapter (``schedcore_torch`` or
+    ``schedcore_oneflow``): the lr of each group at each update, and the parameter table."""
     flow.manual_seed(0)
-    model = torch_like(flow)
-    optimizer = flow.optim.AdamW(adapter.param_groups(model, recipe), lr=recipe.lr_base)
-    scheduler = adapter.scheduler(optimizer, recipe)
-    return _train_torch_like(flow, model, optimizer, scheduler, steps), adapter.param_table(
-        model
-    )[0]
-
-
-def _train_torch_like(flow, model, optimizer, scheduler, steps: int) -> np.ndarray:
+    model = tagger(flow)
+    optimizer, scheduler = adapter.build(model, recipe, optimizer=flow.optim.AdamW)
     loss_fn = flow.nn.CrossEntropyLoss()
     applied = []
     for x, y in generated_batches(steps):
@@ -91,7 +70,23 @@ def _train_torch_like(flow, model, optimizer, scheduler, steps: int) -> np.ndarr
         optimizer.step()
         optimizer.zero_grad()
         scheduler.step()
-    return np.array(applied).T
+    return np.array(applied).T, adapter.param_table(model)[0]
+
+
+def run_torch(recipe: sc.Recipe, steps: int) -> tuple[np.ndarray, sc.ParamTable]:
+    import torch
+
+    import schedcore_torch
+
+    return run_torch_like(torch, schedcore_torch, recipe, steps)
+
+
+def run_oneflow(recipe: sc.Recipe, steps: int) -> tuple[np.ndarray, sc.ParamTable]:
+    import oneflow
+
+    import schedcore_oneflow
+
+    return run_torch_like(oneflow, schedcore_oneflow, recipe, steps)
 
 
 def run_keras(recipe: sc.Recipe, steps: int) -> tuple[np.ndarray, sc.ParamTable]:

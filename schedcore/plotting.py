@@ -75,16 +75,16 @@ def plot_recipe(recipe: Recipe, output: Path, log: bool = False) -> Path:
             textcoords="offset points",
             fontsize=8,
         )
-    for curve in [max((c for _, c in series), key=lambda c: float(c.max()))]:  # the highest
-        k = int(np.argmax(curve))
-        ax.plot([k], [curve[k]], marker="o", color="black", markersize=4)
-        ax.annotate(
-            f"peak {curve[k]:.3g} at step {k}",
-            (k, curve[k]),
-            xytext=(6, 6),
-            textcoords="offset points",
-            fontsize=8,
-        )
+    curve = max((c for _, c in series), key=lambda c: float(c.max()))  # the highest
+    k = int(np.argmax(curve))
+    ax.plot([k], [curve[k]], marker="o", color="black", markersize=4)
+    ax.annotate(
+        f"peak {curve[k]:.3g} at step {k}",
+        (k, curve[k]),
+        xytext=(6, 6),
+        textcoords="offset points",
+        fontsize=8,
+    )
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("optimizer update k")

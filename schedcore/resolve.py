@@ -54,6 +54,15 @@ class Group:
     schedule: str
     provenance: Mapping[str, tuple[str, ...]]
 
+    def optimizer_options(self) -> dict[str, object]:
+        """The group's options for a torch-style optimizer group: its absolute ``lr``, the
+        ``schedule`` it follows and its ``weight_decay`` (left out when the policy leaves it
+        to the optimizer)."""
+        options: dict[str, object] = {"lr": self.lr, "schedule": self.schedule}
+        if self.weight_decay is not None:
+            options["weight_decay"] = self.weight_decay
+        return options
+
     def to_dict(self) -> dict[str, object]:
         return {
             "params": list(self.params),

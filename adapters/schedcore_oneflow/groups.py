@@ -30,15 +30,11 @@ def param_groups(model: nn.Module, recipe: Recipe) -> list[dict[str, Any]]:
 
 def groups_from(resolution: Resolution, tensors: dict[str, flow.Tensor]) -> list[dict[str, Any]]:
     """Eager optimizer groups for resolved groups, given each canonical name's tensor."""
-    groups = []
-    for g in resolution.groups:
-        group: dict[str, Any] = {
+    return [
+        {
             "params": [tensors[name] for name in g.params],
             "param_names": list(g.params),
-            "lr": g.lr,
-            "schedule": g.schedule,
+            **g.optimizer_options(),
         }
-        if g.weight_decay is not None:
-            group["weight_decay"] = g.weight_decay
-        groups.append(group)
-    return groups
+        for g in resolution.groups
+    ]

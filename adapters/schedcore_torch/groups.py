@@ -28,15 +28,11 @@ def param_groups(model: nn.Module, recipe: Recipe) -> list[dict[str, Any]]:
 
 def groups_from(resolution: Resolution, tensors: dict[str, nn.Parameter]) -> list[dict[str, Any]]:
     """Optimizer groups for resolved groups, given each canonical name's tensor."""
-    groups = []
-    for g in resolution.groups:
-        group: dict[str, Any] = {
+    return [
+        {
             "params": [(name, tensors[name]) for name in g.params],
-            "lr": g.lr,
             "lr_scale": g.lr_scale,
-            "schedule": g.schedule,
+            **g.optimizer_options(),
         }
-        if g.weight_decay is not None:
-            group["weight_decay"] = g.weight_decay
-        groups.append(group)
-    return groups
+        for g in resolution.groups
+    ]

@@ -238,6 +238,19 @@ def piecewise_interpolate_schedule(
     )
 
 
+def _onecycle_args(
+    transition_steps: Any, peak_value: Any, pct_start: Any, div_factor: Any, final_div_factor: Any
+) -> tuple[int, float, float, float, float]:
+    """The arguments both one-cycle builders share, checked."""
+    return (
+        integer(transition_steps, "transition_steps", 1),
+        _value(peak_value, "peak_value"),
+        real(pct_start, "pct_start", 0.0, 1.0),
+        real(div_factor, "div_factor", 0.0, open_low=True),
+        real(final_div_factor, "final_div_factor", 0.0, open_low=True),
+    )
+
+
 def linear_onecycle_schedule(
     transition_steps: Any,
     peak_value: Any,
@@ -246,12 +259,10 @@ def linear_onecycle_schedule(
     div_factor: Any = 25.0,
     final_div_factor: Any = 1e4,
 ) -> Absolute:
-    n = integer(transition_steps, "transition_steps", 1)
-    div = real(div_factor, "div_factor", 0.0, open_low=True)
-    final = real(final_div_factor, "final_div_factor", 0.0, open_low=True)
-    start = real(pct_start, "pct_start", 0.0, 1.0)
+    n, peak, start, div, final = _onecycle_args(
+        transition_steps, peak_value, pct_start, div_factor, final_div_factor
+    )
     stop = real(pct_final, "pct_final", 0.0, 1.0)
-    peak = _value(peak_value, "peak_value")
     # optax's dict literal: a later equal key overwrites an earlier one
     points = {int(start * n): div, int(stop * n): 1.0 / div, n: 1.0 / final}
     return piecewise_interpolate_schedule("linear", peak / div, points)
@@ -264,12 +275,10 @@ def cosine_onecycle_schedule(
     div_factor: Any = 25.0,
     final_div_factor: Any = 1e4,
 ) -> Absolute:
-    n = integer(transition_steps, "transition_steps", 1)
-    div = real(div_factor, "div_factor", 0.0, open_low=True)
-    final = real(final_div_factor, "final_div_factor", 0.0, open_low=True)
-    start = real(pct_start, "pct_start", 0.0, 1.0)
-    peak = _value(peak_value, "peak_value")
-    points = {int(start * n): div, int(n): 1.0 / (div * final)}
+    n, peak, start, div, final = _onecycle_args(
+        transition_steps, peak_value, pct_start, div_factor, final_div_factor
+    )
+    points = {int(start * n): div, n: 1.0 / (div * final)}
     return piecewise_interpolate_schedule("cosine", peak / div, points)
 
 
