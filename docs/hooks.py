@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mkdocs.structure.files import File, Files
 
-from schedcore.reference import reference_markdown
+from schedcore.tools.reference import reference_markdown
 
 
 def on_files(files: Files, config) -> Files:

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .combinators import (
+from .errors import SpecError, StepRangeError
+from .groups.policy import GroupPolicy
+from .groups.resolve import Decision, Group, Resolution, resolve
+from .groups.table import Param, ParamTable
+from .recipe import Recipe, load
+from .recipe.fingerprint import fingerprint
+from .recipe.group_schedules import GroupSchedules
+from .schedules.combinators import (
     Clamp,
     PerEpoch,
     Phase,
@@ -20,9 +27,8 @@ from .combinators import (
     Warmup,
     WarmupStableDecay,
 )
-from .cyclic import SGDR, Cyclic, OneCycle
-from .errors import SpecError, StepRangeError
-from .families import (
+from .schedules.cyclic import SGDR, Cyclic, OneCycle
+from .schedules.families import (
     Constant,
     Cosine,
     Exponential,
@@ -36,15 +42,9 @@ from .families import (
     Polynomial,
     Step,
 )
-from .fingerprint import fingerprint
-from .group_schedules import GroupSchedules
-from .node import NODE_TYPES, Schedule, from_dict
-from .piecewise import PiecewiseConstant, PiecewiseInterpolate
-from .policy import GroupPolicy
-from .recipe import Recipe, load
-from .resolve import Decision, Group, Resolution, resolve
-from .stepper import Stepper
-from .table import Param, ParamTable
+from .schedules.node import NODE_TYPES, Schedule, from_dict
+from .schedules.piecewise import PiecewiseConstant, PiecewiseInterpolate
+from .schedules.stepper import Stepper
 
 __version__ = "0.1.0"
 

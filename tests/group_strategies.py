@@ -22,7 +22,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from schedcore.table import Param, ParamTable
+from schedcore.groups.table import Param, ParamTable
 
 MODULES = ("emb", "enc.layer.0", "enc.layer.1", "enc.layer.2", "enc.layer.11", "head", "pool")
 SUBS = ("attn", "ffn", "LayerNorm", "")

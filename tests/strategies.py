@@ -30,7 +30,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import schedcore
-from schedcore.params import MAX_STEP
+from schedcore.fields import MAX_STEP
 
 __all__ = [
     "COMBINATOR_TYPES",
@@ -467,7 +467,7 @@ def trainings(draw: Any) -> dict[str, Any]:
 def _total(training: dict[str, Any] | None) -> int | None:
     if training is None:
         return None
-    from schedcore.training import Training
+    from schedcore.recipe.training import Training
 
     return Training(**training).steps
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import schedcore as sc
-from schedcore.cli import main
 from schedcore.examples import BERT_RECIPE
+from schedcore.tools.cli import main
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

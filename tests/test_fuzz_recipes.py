@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 
 import schedcore
 from schedcore import NODE_TYPES, SpecError, StepRangeError
-from schedcore.node import MAX_DEPTH
+from schedcore.schedules.node import MAX_DEPTH
 from strategies import MAX_STEP, NODE_STRATEGIES, recipes
 
 if sys.version_info >= (3, 11):
@@ -181,7 +181,7 @@ def _check(source: Any, table: Any, where: str) -> str:
     # every named schedule, too (a bound recipe evaluates those its groups follow)
     for name, schedule in recipe.schedules.items():
         try:
-            values = recipe.lr_base * schedule(steps)
+            values = recipe.base_lr * schedule(steps)
         except StepRangeError:
             assert error_mode, f"{where}: StepRangeError without after = 'error'"
         else:

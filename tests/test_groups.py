@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from schedcore.cli import main
 from schedcore.errors import SpecError
 from schedcore.examples import BERT_PARAMS, BERT_RECIPE
-from schedcore.policy import GroupPolicy, lint_pattern
+from schedcore.groups.policy import GroupPolicy, lint_pattern
+from schedcore.groups.resolve import Resolution, resolve
+from schedcore.groups.table import Param, ParamTable
 from schedcore.recipe import Recipe, load
-from schedcore.resolve import Resolution, resolve
-from schedcore.table import Param, ParamTable
+from schedcore.tools.cli import main
 
 BERT_TOML = BERT_RECIPE.read_text(encoding="utf-8")
 

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from group_strategies import SCHEDULES, ExpectedErrors, cases, expected
 from schedcore.errors import SpecError
-from schedcore.policy import GroupPolicy
-from schedcore.resolve import Resolution, resolve
-from schedcore.table import ParamTable
+from schedcore.groups.policy import GroupPolicy
+from schedcore.groups.resolve import Resolution, resolve
+from schedcore.groups.table import ParamTable
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 base_lrs = st.sampled_from((1e-4, 1e-3, 0.1))

@@ -60,7 +60,7 @@ def test_lr_equals_keras_berts_formula(decay, warmup, lr, floor, data):
 def test_recipe_is_plain_core_nodes_and_round_trips():
     recipe = from_keras_bert(50, 5, 1e-5, 1e-3)
     again = sc.load(recipe.to_dict())
-    assert again.schedule == recipe.schedule and again.lr_base == recipe.lr_base
+    assert again.schedule == recipe.schedule and again.base_lr == recipe.base_lr
     assert recipe.schedule.type_name == "shift" and recipe.schedule.offset == 1
     np.testing.assert_array_equal(again.lr(np.arange(60)), recipe.lr(np.arange(60)))
 

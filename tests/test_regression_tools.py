@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 import schedcore as sc
-from schedcore import golden
-from schedcore.cli import main
 from schedcore.examples import BERT_PARAMS, BERT_RECIPE
-from schedcore.lint import lint
+from schedcore.tools import golden
+from schedcore.tools.cli import main
+from schedcore.tools.lint import lint
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

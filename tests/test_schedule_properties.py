@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import schedcore
 import strategies
 from schedcore import NODE_TYPES, StepRangeError
-from schedcore.node import CHUNK
+from schedcore.schedules.node import CHUNK
 from strategies import (
     COMBINATOR_TYPES,
     LEAF_TYPES,
@@ -210,7 +210,7 @@ def test_recipe_round_trip_and_bound_lr_shape(pair, steps):
     unbound = r.lr(steps)
     assert unbound.shape == steps.shape
     assert np.all(np.isfinite(unbound)) and np.all(unbound >= 0)
-    np.testing.assert_array_equal(bits(unbound), bits(r.lr_base * r.schedule(steps)))
+    np.testing.assert_array_equal(bits(unbound), bits(r.base_lr * r.schedule(steps)))
 
     bound = r.bind(rows)
     assert bound == r  # the resolution is not part of the recipe's identity
@@ -241,7 +241,7 @@ def test_recipe_without_groups_binds_to_one_group(pair):
     if trainable:
         assert len(r.groups) == 1
         assert list(r.groups[0].params) == trainable
-        assert r.groups[0].lr == r.lr_base
+        assert r.groups[0].lr == r.base_lr
     else:
         assert r.groups == ()
 

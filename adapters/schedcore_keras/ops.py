@@ -1,7 +1,7 @@
-"""The core's ops protocol (:mod:`schedcore.ops`) implemented with ``keras.ops``.
+"""The core's ops protocol (:mod:`schedcore.schedules.ops`) implemented with ``keras.ops``.
 
 Every node's formula is written once, in ``Schedule.dense(ops, t)``; passing
-:func:`keras_ops` instead of ``schedcore.ops.NUMPY`` lowers it to backend tensors, so this
+:func:`keras_ops` instead of ``schedcore.schedules.ops.NUMPY`` lowers it to backend tensors, so this
 adapter evaluates exactly the core's formulas and never re-derives one.
 
 Precision: steps are int64 and values are computed in float64; the schedule returns
@@ -54,7 +54,7 @@ def _native(name: str) -> dict[str, Callable[..., Any]]:
 
 
 class KerasOps:
-    """``schedcore.ops.NumpyOps``' protocol over ``keras.ops`` (see the module docstring)."""
+    """``schedcore.schedules.ops.NumpyOps``' protocol over ``keras.ops`` (module docstring)."""
 
     name = "keras"
     can_raise = False

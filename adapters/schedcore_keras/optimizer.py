@@ -22,9 +22,9 @@ from keras import ops
 
 import schedcore as sc
 from schedcore.errors import describe
+from schedcore.groups.resolve import Resolution
 from schedcore.port.keras_bert import NAME as KERAS_BERT_NAME
 from schedcore.port.keras_bert import from_keras_bert
-from schedcore.resolve import Resolution
 
 from .schedule import RecipeSchedule, as_recipe, lower
 from .table import canonical, param_table, variable_row
@@ -74,7 +74,7 @@ class RecipeOptimizerMixin:
         if table is not None:
             recipe.bind(table)  # a policy error surfaces here, not at the first train step
         super().__init__(  # type: ignore[call-arg]
-            learning_rate=RecipeSchedule(recipe.schedule, recipe.lr_base), **kwargs
+            learning_rate=RecipeSchedule(recipe.schedule, recipe.base_lr), **kwargs
         )
         self._recipe = recipe
         self._params = table

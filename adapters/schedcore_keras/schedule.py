@@ -65,7 +65,7 @@ def schedule(
     recipe_or_schedule: sc.Recipe | sc.Schedule | dict[str, Any] | str | Path,
     lr: float | None = None,
 ) -> RecipeSchedule:
-    """The Keras schedule of a recipe (``recipe.lr_base * recipe.schedule``; its group
+    """The Keras schedule of a recipe (``recipe.base_lr * recipe.schedule``; its group
     policy is the optimizer's business, see :func:`schedcore_keras.optimizer`) or of a bare
     schedule (a multiplier: ``lr`` defaults to 1.0). ``lr`` overrides the base lr."""
     if isinstance(recipe_or_schedule, sc.Schedule):
@@ -73,4 +73,4 @@ def schedule(
     if isinstance(recipe_or_schedule, dict) and "type" in recipe_or_schedule:
         return RecipeSchedule(sc.from_dict(recipe_or_schedule), 1.0 if lr is None else lr)
     recipe = as_recipe(recipe_or_schedule, "recipe_or_schedule")
-    return RecipeSchedule(recipe.schedule, recipe.lr_base if lr is None else lr)
+    return RecipeSchedule(recipe.schedule, recipe.base_lr if lr is None else lr)

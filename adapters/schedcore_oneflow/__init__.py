@@ -34,7 +34,7 @@ def build(
     ``kwargs`` go to the optimizer (betas, eps, ...); each group's lr and weight decay come
     from the recipe.
     """
-    opt = optimizer(param_groups(model, recipe), lr=recipe.lr_base, **kwargs)
+    opt = optimizer(param_groups(model, recipe), lr=recipe.base_lr, **kwargs)
     return opt, RecipeLR(opt, recipe)
 
 

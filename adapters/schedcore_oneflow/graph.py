@@ -11,7 +11,7 @@ from oneflow.nn.optimizer.lr_scheduler import LRScheduler
 from oneflow.optim import lr_scheduler as schedulers
 
 from schedcore import Recipe
-from schedcore.resolve import Resolution
+from schedcore.groups.resolve import Resolution
 
 from .lowering import Abs, Lowering, Scheduler, lower
 from .table import param_table
@@ -124,7 +124,7 @@ def optimizers_from(
         # group lr * schedule = group lr * anchor * (the shape): the optimizer's base lr is the
         # largest group's, and each group's lr_scale its share of it
         peaks = [g.lr * lowered[g.schedule].anchor for g in members]
-        base = max(peaks) if max(peaks) > 0 else recipe.lr_base * lowering.anchor
+        base = max(peaks) if max(peaks) > 0 else recipe.base_lr * lowering.anchor
         groups = []
         for g, peak in zip(members, peaks, strict=True):
             group: dict[str, Any] = {

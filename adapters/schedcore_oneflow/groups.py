@@ -8,7 +8,7 @@ import oneflow as flow
 from oneflow import nn
 
 from schedcore import Recipe
-from schedcore.resolve import Resolution
+from schedcore.groups.resolve import Resolution
 
 from .table import param_table
 

@@ -54,9 +54,9 @@ from typing import Any
 import numpy as np
 
 from schedcore import NODE_TYPES, Schedule, from_dict
-from schedcore.combinators import Sequence
-from schedcore.ops import NUMPY
-from schedcore.params import MAX_STEP, declared
+from schedcore.fields import MAX_STEP, declared
+from schedcore.schedules.combinators import Sequence
+from schedcore.schedules.ops import NUMPY
 
 FLOAT32_EXACT = 2**24
 """Graph-mode LinearLR converts its step and total_iters to float32: exact up to 2**24."""

@@ -25,7 +25,7 @@ def build(
     ``kwargs`` go to the optimizer (betas, eps, fused, ...); the lr and weight decay of each
     group come from the recipe.
     """
-    opt = optimizer(param_groups(model, recipe), lr=recipe.lr_base, **kwargs)
+    opt = optimizer(param_groups(model, recipe), lr=recipe.base_lr, **kwargs)
     return opt, RecipeLR(opt, recipe)
 
 

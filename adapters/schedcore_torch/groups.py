@@ -7,7 +7,7 @@ from typing import Any
 from torch import nn
 
 from schedcore import Recipe
-from schedcore.resolve import Resolution
+from schedcore.groups.resolve import Resolution
 
 from .table import param_table
 

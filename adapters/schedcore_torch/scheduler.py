@@ -9,8 +9,8 @@ import torch
 from torch.optim.lr_scheduler import LRScheduler
 
 from schedcore import GroupSchedules, Recipe
-from schedcore.group_schedules import check_schedule_names
-from schedcore.resolve import DEFAULT_SCHEDULE
+from schedcore.groups.resolve import DEFAULT_SCHEDULE
+from schedcore.recipe.group_schedules import check_schedule_names
 
 
 class RecipeLR(LRScheduler):

@@ -5,16 +5,16 @@ Framework-free (numpy and the standard library only), like the rest of :mod:`sch
 
 from __future__ import annotations
 
-from ._common import group_recipe
-from ._detectron2 import from_detectron2
-from ._fairseq import from_fairseq
-from ._keras import from_keras, to_keras_config
-from ._oneflow import from_oneflow
-from ._optax import from_optax
-from ._timm import from_timm
-from ._torch import from_torch, to_torch_native
-from ._transformers import from_training_args, from_transformers, to_transformers
+from .common import group_recipe
+from .detectron2 import from_detectron2
+from .fairseq import from_fairseq
+from .keras import from_keras, to_keras_config
 from .keras_bert import calc_train_steps, from_keras_bert
+from .oneflow import from_oneflow
+from .optax import from_optax
+from .timm import from_timm
+from .torch import from_torch, to_torch_native
+from .transformers import from_training_args, from_transformers, to_transformers
 
 __all__ = [
     "calc_train_steps",

@@ -44,7 +44,7 @@ STEPS = (0, 1, 5, 6, 7, 39, 40, 41, 1000, 2**24 + 1, 2**31 - 1, 2**31 + 5)
 def audit() -> dict[str, str]:
     """Per op of the core's protocol: "" when KerasOps returns the 64-bit dtype and numpy's
     values (to 1e-15), else what went wrong. Every protocol op must have a case here."""
-    from schedcore.ops import NUMPY, NumpyOps
+    from schedcore.schedules.ops import NUMPY, NumpyOps
 
     o = sk.keras_ops()
     f = np.array([2.5e6 + 0.1, 0.3, 1.7, -1.5])

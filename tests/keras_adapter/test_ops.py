@@ -9,7 +9,7 @@ import tensorflow as tf
 
 import schedcore as sc
 import schedcore_keras as sk
-from schedcore.ops import NumpyOps
+from schedcore.schedules.ops import NumpyOps
 
 from .backend_check import audit
 

@@ -33,7 +33,7 @@ def eager_applied(recipe: sc.Recipe, first: int, count: int) -> tuple[np.ndarray
     for g in groups:
         g.pop("weight_decay", None)
         g["initial_lr"] = g["lr"]  # lets the scheduler start at last_step = first - 1
-    opt = flow.optim.SGD(groups, lr=recipe.lr_base, momentum=0.0, weight_decay=0.0)
+    opt = flow.optim.SGD(groups, lr=recipe.base_lr, momentum=0.0, weight_decay=0.0)
     sched = so.scheduler(opt, recipe, last_step=first - 1)
     probes = [g.parameters[0] for g in opt.param_groups]
     held = np.empty((len(probes), count))

@@ -635,9 +635,9 @@ def test_the_lowered_scheduler_compiles_to_the_hand_written_native_one():
 
     L = flow.optim.lr_scheduler
     recipe = sc.load(BERT_RECIPE)  # warmup 100, cosine to 0 over 1850 steps
-    opt = flow.optim.SGD([flow.nn.Parameter(flow.zeros(1))], lr=recipe.lr_base)
-    ours = so.build_scheduler(so.lower(recipe.schedule), opt, recipe.lr_base)
-    opt2 = flow.optim.SGD([flow.nn.Parameter(flow.zeros(1))], lr=recipe.lr_base)
+    opt = flow.optim.SGD([flow.nn.Parameter(flow.zeros(1))], lr=recipe.base_lr)
+    ours = so.build_scheduler(so.lower(recipe.schedule), opt, recipe.base_lr)
+    opt2 = flow.optim.SGD([flow.nn.Parameter(flow.zeros(1))], lr=recipe.base_lr)
     warmup = L.LinearLR(opt2, start_factor=0.0, end_factor=1.0, total_iters=100)
     cosine = L.CosineDecayLR(opt2, decay_steps=1850, alpha=0.0)
     native = L.SequentialLR(opt2, [warmup, cosine], milestones=[100], interval_rescaling=[True])

@@ -13,8 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import schedcore as sc
-from schedcore import port, tomlwrite
-from schedcore.cli import main
+from schedcore import port
+from schedcore.recipe import tomlwrite
+from schedcore.tools.cli import main
 from strategies import recipes
 
 from .helpers import FAST

@@ -33,7 +33,7 @@ def measure(recipe: sc.Recipe, first: int, count: int) -> np.ndarray:
     for g in groups:
         g.pop("weight_decay", None)
         g["initial_lr"] = g["lr"]  # lets the scheduler start at last_epoch = first - 1
-    opt = torch.optim.SGD(groups, lr=recipe.lr_base, momentum=0.0, weight_decay=0.0)
+    opt = torch.optim.SGD(groups, lr=recipe.base_lr, momentum=0.0, weight_decay=0.0)
     sched = st.scheduler(opt, recipe, last_epoch=first - 1)
     probes = [g["params"][0] for g in opt.param_groups]
     out = np.empty((len(probes), count))

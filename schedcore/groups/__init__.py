@@ -1,0 +1,1 @@
+"""Parameter groups: the parameter table, the declarative policy, and its resolution."""

@@ -1,0 +1,320 @@
+"""The framework-neutral parameter table that group policies are resolved against.
+
+Each row is one parameter (one tensor): its canonical dotted name, shape, whether it is
+trainable, tags derived from its module type (``norm``, ``bias``, ``embedding``, ...)
+and aliases (other names of a tied tensor). Adapters fill it from a model; here it comes
+from plain data: JSON, CSV or Python.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ..errors import SpecError, describe
+
+_NAME = re.compile(r"^\S+$")
+
+
+class Param(NamedTuple):
+    """One row of the parameter table (a named tuple: cheap for 100,000-row models)."""
+
+    name: str
+    shape: tuple[int, ...] = ()
+    trainable: bool = True
+    tags: frozenset[str] = frozenset()
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+
+@dataclasses.dataclass(frozen=True)
+class ParamTable:
+    """An ordered, name-unique collection of :class:`Param` rows."""
+
+    rows: tuple[Param, ...]
+
+    def __post_init__(self) -> None:
+        seen: dict[str, int] = {}
+        for i, row in enumerate(self.rows):
+            for name in (row.name, *row.aliases):
+                if not _NAME.match(name):
+                    raise SpecError(
+                        f"params[{i}].name",
+                        f"must be a non-empty name without spaces, got {name!r}",
+                    )
+                if name in seen:
+                    raise SpecError(
+                        f"params[{i}]", f"name {name!r} already appears in params[{seen[name]}]"
+                    )
+                seen[name] = i
+
+    def __iter__(self) -> Iterator[Param]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def names(self) -> list[str]:
+        return [r.name for r in self.rows]
+
+    @classmethod
+    def of(cls, rows: Iterable[Param | dict[str, Any] | Sequence[Any] | str]) -> ParamTable:
+        """From Params, dicts (``{"name", "shape", "trainable", "tags", "aliases"}``),
+        ``(name, shape)`` tuples or bare names."""
+        return cls(tuple(_row(r, f"params[{i}]") for i, r in enumerate(rows)))
+
+    @classmethod
+    def load(cls, source: str | Path) -> ParamTable:
+        """From a ``.json`` (a list of row objects, or ``{"params": [...]}``) or ``.csv`` file
+        with columns ``name, shape, trainable, tags, aliases`` (shape like ``768x768``,
+        tags and aliases separated by ``;``)."""
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as err:
+            raise SpecError(str(path), f"cannot read the parameter table: {err.strerror}") from None
+        if path.suffix.lower() == ".csv":
+            return cls.from_csv(text)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise SpecError(str(path), f"is not valid JSON: {err}") from None
+        if isinstance(data, dict) and "params" in data:
+            data = data["params"]
+        if not isinstance(data, list):
+            raise SpecError("params", f"must be a list of parameter rows, got {describe(data)}")
+        return cls.of(data)
+
+    @classmethod
+    def from_csv(cls, text: str) -> ParamTable:
+        reader = csv.DictReader(io.StringIO(text))
+        if not reader.fieldnames or "name" not in reader.fieldnames:
+            raise SpecError("params", "a CSV parameter table needs a 'name' column")
+        rows = []
+        for i, rec in enumerate(reader):
+            row: dict[str, Any] = {"name": (rec.get("name") or "").strip()}
+            if rec.get("shape"):
+                row["shape"] = _csv_shape(rec["shape"], f"params[{i}].shape")
+            if rec.get("trainable"):
+                row["trainable"] = _csv_bool(rec["trainable"], f"params[{i}].trainable")
+            for key in ("tags", "aliases"):
+                if rec.get(key):
+                    row[key] = [x.strip() for x in rec[key].split(";") if x.strip()]
+            rows.append(row)
+        return cls.of(rows)
+
+    def to_data(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": r.name,
+                "shape": list(r.shape),
+                "trainable": r.trainable,
+                "tags": sorted(r.tags),
+                "aliases": list(r.aliases),
+            }
+            for r in self.rows
+        ]
+
+
+_ROW_KEYS = frozenset({"name", "shape", "trainable", "tags", "aliases"})
+
+
+def _row(value: Any, path: str) -> Param:
+    if isinstance(value, Param):
+        return value
+    if type(value) is dict and value.keys() <= _ROW_KEYS:
+        fast = _fast_row(value)
+        if fast is not None:
+            return fast
+    if isinstance(value, str):
+        return Param(value)
+    if isinstance(value, (tuple, list)):
+        if not 1 <= len(value) <= 2:
+            raise SpecError(path, f"a row tuple is (name, shape), got {describe(value)}")
+        value = {"name": value[0], **({"shape": value[1]} if len(value) == 2 else {})}
+    if not isinstance(value, dict):
+        raise SpecError(path, f"must be a parameter row, got {describe(value)}")
+    unknown = set(value) - {"name", "shape", "trainable", "tags", "aliases"}
+    if unknown:
+        raise SpecError(
+            f"{path}.{sorted(unknown, key=str)[0]}",
+            "unknown field; a row accepts: name, shape, trainable, tags, aliases",
+        )
+    name = value.get("name")
+    if not isinstance(name, str):
+        raise SpecError(f"{path}.name", f"must be a string, got {describe(name)}")
+    shape = value.get("shape", ())
+    if (
+        isinstance(shape, (str, bytes))
+        or not isinstance(shape, (list, tuple))
+        or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
+    ):
+        raise SpecError(
+            f"{path}.shape", f"must be a list of non-negative ints, got {describe(shape)}"
+        )
+    trainable = value.get("trainable", True)
+    if not isinstance(trainable, bool):
+        raise SpecError(f"{path}.trainable", f"must be true or false, got {describe(trainable)}")
+    tags, aliases = value.get("tags", ()), value.get("aliases", ())
+    for key, items in (("tags", tags), ("aliases", aliases)):
+        if not isinstance(items, (list, tuple, set, frozenset)) or not all(
+            isinstance(x, str) for x in items
+        ):
+            raise SpecError(f"{path}.{key}", f"must be a list of strings, got {describe(items)}")
+    return Param(name, tuple(shape), trainable, frozenset(tags), tuple(aliases))
+
+
+def _csv_shape(text: str, path: str) -> list[int]:
+    parts = [p for p in re.split(r"[x,\[\]()\s]+", text.strip()) if p]
+    if not all(p.isdigit() for p in parts):
+        raise SpecError(path, f"must look like 768x768 or [768, 768], got {text!r}")
+    return [int(p) for p in parts]
+
+
+def _csv_bool(text: str, path: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise SpecError(path, f"must be true or false, got {text!r}")
+
+
+def _fast_row(value: dict[str, Any]) -> Param | None:
+    """The row, when every field already has its exact type (else None: full validation)."""
+    name = value.get("name")
+    raw_shape = value.get("shape", ())
+    if type(raw_shape) not in (list, tuple):
+        return None
+    shape = tuple(raw_shape)
+    trainable = value.get("trainable", True)
+    tags = value.get("tags", ())
+    aliases = value.get("aliases", ())
+    if (
+        type(name) is str
+        and trainable.__class__ is bool
+        and all(type(d) is int and d >= 0 for d in shape)
+        and type(tags) in (list, tuple)
+        and type(aliases) in (list, tuple)
+        and all(type(t) is str for t in tags)
+        and all(type(a) is str for a in aliases)
+    ):
+        return Param(name, shape, trainable, frozenset(tags), tuple(aliases))
+    return None
+
+
+# -- filling the table from a framework's modules -------------------------------------------
+
+
+class ModuleParam(NamedTuple):
+    """One (module, parameter) pair as an adapter sees it while walking a model.
+
+    ``tensor_id`` identifies the tensor (``id(tensor)``): a tensor reached under several
+    names is a tied weight. ``is_norm`` / ``is_embedding`` are the framework's own type
+    checks (``isinstance`` against its norm and embedding classes).
+    """
+
+    module_name: str
+    module_class: str
+    local_name: str
+    tensor_id: int
+    shape: tuple[int, ...]
+    requires_grad: bool
+    is_norm: bool = False
+    is_embedding: bool = False
+
+
+def is_norm_class(class_name: str) -> bool:
+    """Whether a module class counts as a norm by its name alone: any class whose name
+    contains ``Norm`` (``RMSNorm``, ``LlamaRMSNorm``, ``T5LayerNorm``, a user's ``MyNorm``)."""
+    return "Norm" in class_name
+
+
+def module_tags(entry: ModuleParam) -> frozenset[str]:
+    """Tags of a parameter from its module: ``type:<Class>``; ``norm`` for the framework's
+    norm classes and any class named ``*Norm*``; ``embedding``; ``bias`` for a parameter
+    named ``bias`` or ``bias_*`` (LSTM's ``bias_ih_l0``)."""
+    tags = {f"type:{entry.module_class}"}
+    if entry.is_norm or is_norm_class(entry.module_class):
+        tags.add("norm")
+    if entry.is_embedding:
+        tags.add("embedding")
+    if entry.local_name == "bias" or entry.local_name.startswith("bias_"):
+        tags.add("bias")
+    return frozenset(tags)
+
+
+def table_from_modules(
+    entries: Iterable[ModuleParam], canonical: Callable[[str], str] | None = None
+) -> tuple[ParamTable, dict[str, int]]:
+    """The parameter table of a model walked as ``(module, parameter)`` entries, and the
+    ``tensor_id`` of each canonical name.
+
+    Entries come in the model's order, every module under every name it is reachable by.
+    A tensor reached under several names (tied weights) is one row: its first name is
+    canonical, the others are aliases. ``canonical`` rewrites each full dotted name (for
+    example to strip wrapper prefixes such as ``module.``).
+    """
+    rows: dict[int, dict[str, Any]] = {}
+    for e in entries:
+        full = f"{e.module_name}.{e.local_name}" if e.module_name else e.local_name
+        if canonical is not None:
+            full = canonical(full)
+        row = rows.get(e.tensor_id)
+        if row is None:
+            rows[e.tensor_id] = {
+                "name": full,
+                "shape": tuple(e.shape),
+                "trainable": bool(e.requires_grad),
+                "tags": module_tags(e),
+                "aliases": [],
+            }
+        elif full != row["name"] and full not in row["aliases"]:
+            row["aliases"].append(full)
+    table = ParamTable(
+        tuple(
+            Param(r["name"], r["shape"], r["trainable"], r["tags"], tuple(r["aliases"]))
+            for r in rows.values()
+        )
+    )
+    return table, {r["name"]: key for key, r in rows.items()}
+
+
+def table_from_tensors(
+    walk: Iterable[tuple[str, Any, str, Any]],
+    norm_types: tuple[type, ...],
+    embedding_types: tuple[type, ...],
+    canonical: Callable[[str], str] | None = None,
+) -> tuple[ParamTable, dict[str, Any]]:
+    """:func:`table_from_modules` for a torch-like model walked as ``(module_name, module,
+    local_name, tensor)`` (duck-typed: a tensor has ``shape`` and ``requires_grad``), with
+    the framework's norm and embedding classes; returns the table and each canonical
+    name's tensor."""
+    by_id: dict[int, Any] = {}
+    entries = []
+    for module_name, module, local, tensor in walk:
+        by_id.setdefault(id(tensor), tensor)
+        entries.append(
+            ModuleParam(
+                module_name,
+                type(module).__name__,
+                local,
+                id(tensor),
+                tuple(tensor.shape),
+                bool(tensor.requires_grad),
+                isinstance(module, norm_types),
+                isinstance(module, embedding_types),
+            )
+        )
+    table, ids = table_from_modules(entries, canonical)
+    return table, {name: by_id[key] for name, key in ids.items()}

@@ -1,0 +1,170 @@
+"""Shared pieces of the importers: argument checks, recipes, per-group recipes, phases.
+
+Every importer composes the core's nodes; a value the source computes in closed form
+becomes a multiplier of a base lr that the importer picks (the source's initial or peak
+lr). Nothing here imports a framework.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..errors import SpecError, describe
+from ..fields import LR_RANGE, MAX_STEP
+from ..groups.policy import GroupPolicy
+from ..groups.table import ParamTable
+from ..recipe import Recipe
+from ..recipe.training import Training
+from ..schedules.combinators import Phase, Warmup
+from ..schedules.combinators import Sequence as SequenceNode
+from ..schedules.families import Linear
+from ..schedules.node import Schedule
+from ..schedules.piecewise import PiecewiseInterpolate
+
+GROUP_PARAM = "param_groups.{}"
+"""Synthetic parameter name of optimizer param group ``i`` in a per-group recipe."""
+
+
+# -- argument checks ------------------------------------------------------------------------
+def integer(value: Any, path: str, low: int = 0, high: int = MAX_STEP) -> int:
+    """A whole number in ``[low, high]`` (an integral float such as ``100.0`` is accepted)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise SpecError(path, f"must be an integer >= {low}, got {describe(value)}")
+    try:
+        whole = isinstance(value, numbers.Integral) or float(value).is_integer()
+    except (OverflowError, ValueError):
+        whole = False
+    if not whole or not low <= int(value) <= high:
+        bound = f"in [{low}, {high}]" if high < MAX_STEP else f">= {low}"
+        raise SpecError(path, f"must be an integer {bound}, got {describe(value)}")
+    return int(value)
+
+
+def real(
+    value: Any,
+    path: str,
+    low: float = -math.inf,
+    high: float = math.inf,
+    open_low: bool = False,
+    open_high: bool = False,
+) -> float:
+    """A finite number in the given range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise SpecError(path, f"must be a number, got {describe(value)}")
+    number = float(value)
+    below = number <= low if open_low else number < low
+    above = number >= high if open_high else number > high
+    if not math.isfinite(number) or below or above:
+        lo = ("(" if open_low else "[") + f"{low:g}"
+        hi = f"{high:g}" + (")" if open_high else "]")
+        raise SpecError(path, f"must be a finite number in {lo}, {hi}, got {describe(value)}")
+    return number
+
+
+def lr_value(value: Any, path: str) -> float:
+    """A base learning rate schedcore accepts (positive, at most 1e6)."""
+    return real(value, path, LR_RANGE[0], LR_RANGE[1])
+
+
+def boolean(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(path, f"must be true or false, got {describe(value)}")
+    return value
+
+
+def choice(value: Any, path: str, options: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in options:
+        accepted = ", ".join(repr(o) for o in options)
+        raise SpecError(path, f"must be one of {accepted}, got {describe(value)}")
+    return value
+
+
+def known_keys(given: Mapping[str, Any], accepted: Sequence[str], path: str = "") -> None:
+    """Reject a key that is not accepted, naming it and listing what is."""
+    for key in given:
+        if key not in accepted:
+            where = f"{path}.{key}" if path else str(key)
+            raise SpecError(where, "unknown argument; accepted: " + ", ".join(accepted))
+
+
+# -- building blocks -------------------------------------------------------------------------
+def phases(*items: tuple[Schedule, int | None, str]) -> Schedule:
+    """A sequence of ``(schedule, steps, clock)`` phases; zero-length phases are dropped
+    and a single phase on its own clock is returned as its schedule."""
+    kept = [(s, n, c) for s, n, c in items if n is None or n > 0]
+    if len(kept) == 1:  # the first phase starts at 0: its clock makes no difference
+        return kept[0][0]
+    return SequenceNode(phases=tuple(Phase(s, n, c) for s, n, c in kept))
+
+
+def ramp_then(body: Schedule, steps: int, start: float, end: float = 1.0) -> Schedule:
+    """A linear ramp from ``start`` to ``end`` over ``steps`` updates (``start + (end - start)
+    * k / steps``), then ``body`` on its own clock. A ``warmup`` node where it is one (the
+    ramp ends at the body's first value and rises from a fraction of it)."""
+    if steps <= 0:
+        return body
+    if end > 0 and body(0) == end and 0 <= start <= end:
+        return Warmup(schedule=body, steps=steps, start_factor=start / end)
+    return phases(
+        (Linear(steps=steps, start=start, end=end), steps, "local"), (body, None, "local")
+    )
+
+
+def until(schedule: Schedule, last: int) -> Schedule:
+    """``schedule`` up to step ``last``; a later step raises StepRangeError (the source
+    raises there)."""
+    stop = PiecewiseInterpolate(steps=(0,), values=(schedule(last),), after="error")
+    if last == 0:
+        return stop
+    return SequenceNode(phases=(Phase(schedule, last), Phase(stop)))
+
+
+# -- recipes -------------------------------------------------------------------------------
+def recipe(lr: float, schedule: Schedule, name: str = "", total_steps: int | None = None) -> Recipe:
+    """A single-schedule recipe (``recipe.lr(k)`` has the steps' shape)."""
+    training = Training(total_steps=total_steps) if total_steps else None
+    return _checked(Recipe(lr_value(lr, "lr"), schedule, {}, training, None, name))
+
+
+def group_recipe(groups: Sequence[tuple[float, Schedule]], name: str = "") -> Recipe:
+    """A recipe for an optimizer's param groups, ``(base lr, schedule)`` each, in order.
+
+    One group gives a plain recipe. Several give a recipe bound to a synthetic parameter
+    table with one parameter per group, named ``param_groups.{i}``: group 0 follows the
+    recipe's ``lr`` and ``schedule``, group ``i`` a rule that sets its ``lr`` and its named
+    schedule ``group{i}``. ``recipe.lr(k)`` then has shape ``(groups, *k.shape)``, row ``i``
+    for ``param_groups[i]``. (``to_dict`` keeps the rules and schedules; binding the loaded
+    document to ``[f"param_groups.{i}" ...]`` gives the same groups back.)
+    """
+    for i, (lr, _) in enumerate(groups):
+        lr_value(lr, f"param_groups[{i}].lr")
+    if len(groups) == 1:
+        return recipe(groups[0][0], groups[0][1], name)
+    width = len(str(len(groups) - 1))
+    named = {f"group{i:0{width}d}": s for i, (_, s) in enumerate(groups) if i}
+    rules = [
+        {
+            "name": f"group{i:0{width}d}",
+            "match": {"name": GROUP_PARAM.format(i)},
+            "lr": lr,
+            "schedule": f"group{i:0{width}d}",
+        }
+        for i, (lr, _) in enumerate(groups)
+        if i
+    ]
+    policy = GroupPolicy.from_dict({"defaults": {}, "rules": rules})
+    base = _checked(Recipe(groups[0][0], groups[0][1], named, None, policy, name))
+    table = ParamTable.of([GROUP_PARAM.format(i) for i in range(len(groups))])
+    bound = base.bind(table)
+    assert bound.resolution is not None and len(bound.resolution.groups) == len(groups)
+    return bound
+
+
+def _checked(r: Recipe) -> Recipe:
+    peak = max([r.schedule.peak(), *(s.peak() for s in r.schedules.values())])
+    if not r.base_lr * peak < 1e300:
+        raise SpecError("lr", f"times the schedule's peak ({peak:g}) is not finite")
+    return r

@@ -1,0 +1,636 @@
+"""PyTorch: read a live ``torch.optim.lr_scheduler`` object; build native schedulers back.
+
+Nothing here imports torch. A scheduler is read by duck typing: its class name (the class
+must come from a ``torch.`` module), the constructor arguments torch keeps as attributes
+(``T_max``, ``eta_min``, ``milestones``, ``gamma``, ``step_size``, ``total_iters``, ...),
+``base_lrs`` and the optimizer's ``param_groups``. The exporter builds schedulers from the
+``torch.optim.lr_scheduler`` module, which a caller who holds a torch optimizer has
+already imported (it is looked up in ``sys.modules``, or passed in).
+
+**Recursive vs closed forms.** Most torch schedulers step recursively ("chainable": each
+step multiplies the current lr). Alone, or as a child of SequentialLR (which restarts a
+child at its milestone from the closed form at 0), they follow their closed forms up to
+float rounding; the recipe is the closed form. CosineAnnealingLR's recursion continues the
+wave past ``T_max`` (the recipe's cosine is periodic). ChainedScheduler multiplies the
+children's factors: the recipe is their product. A few recursive quirks differ from the
+closed form and are reproduced: ConstantLR/LinearLR with ``total_iters=0`` keep their
+starting factor for ever (PolynomialLR's stays 1); as a later child of SequentialLR they
+restart from the closed form instead.
+
+**Stepped objects.** Only constructor arguments and ``base_lrs`` are read, never the current
+lr, so a scheduler that has been stepped ``n`` times gives the same recipe as a fresh one
+(``recipe.lr(k)`` for every ``k`` from 0); training resumes at ``recipe.lr(n)``. As a check,
+the current lr of every group must equal ``recipe.lr(n)`` (relative 1e-9): a mismatch (an
+lr changed by hand, a scheduler built on an already-scheduled optimizer) is an error.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import math
+import sys
+from typing import Any
+
+from ..errors import SpecError, StepRangeError, describe
+from ..fields import MAX_STEP
+from ..recipe import Recipe
+from ..schedules.combinators import Phase, Product, Scale, Sequence
+from ..schedules.cyclic import SGDR, Cyclic, OneCycle
+from ..schedules.families import Constant, Cosine, Exponential, Linear, MultiStep, Polynomial, Step
+from ..schedules.node import Schedule
+from ..schedules.piecewise import PiecewiseConstant, PiecewiseInterpolate
+from .common import group_recipe, integer, real, until
+from .transformers import lambda_schedule
+
+SINGLE = (
+    "LambdaLR",
+    "StepLR",
+    "MultiStepLR",
+    "ConstantLR",
+    "LinearLR",
+    "ExponentialLR",
+    "PolynomialLR",
+    "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
+    "OneCycleLR",
+)
+COMPOSITE = ("SequentialLR", "ChainedScheduler")
+NO_CLOSED_FORM = {
+    "ReduceLROnPlateau": "is driven by a metric; it has no closed form",
+    "MultiplicativeLR": "multiplies by an arbitrary function; it has no closed form",
+}
+MULTIPLICATIVE = (
+    "StepLR",
+    "MultiStepLR",
+    "ConstantLR",
+    "LinearLR",
+    "ExponentialLR",
+    "PolynomialLR",
+    "CosineAnnealingLR",
+)
+RECURSIVE = (*MULTIPLICATIVE, "MultiplicativeLR")
+HF_MODULE = "transformers.optimization"
+
+
+def _kind(obj: Any, path: str) -> str:
+    cls = type(obj)
+    module = getattr(cls, "__module__", "") or ""
+    if not module.startswith("torch."):
+        hint = " (use from_oneflow)" if module.startswith("oneflow") else ""
+        raise SpecError(
+            path,
+            f"from_torch reads torch.optim.lr_scheduler objects; got {module}.{cls.__name__}{hint}",
+        )
+    name = cls.__name__
+    if name in NO_CLOSED_FORM:
+        raise SpecError(path, f"{name} {NO_CLOSED_FORM[name]}")
+    if name not in SINGLE and name not in COMPOSITE:
+        raise SpecError(
+            path,
+            f"{name} is not a torch scheduler schedcore can read; supported: "
+            + ", ".join((*SINGLE, *COMPOSITE)),
+        )
+    return name
+
+
+def _float(value: Any) -> float:
+    return float(value.item()) if hasattr(value, "item") else float(value)
+
+
+def _groups(optimizer: Any) -> list[dict[str, Any]]:
+    groups = getattr(optimizer, "param_groups", None)
+    if not isinstance(groups, list) or not groups:
+        raise SpecError("scheduler.optimizer", "has no param_groups")
+    return groups
+
+
+def from_torch(scheduler: Any) -> Recipe:
+    """The recipe of a torch lr scheduler: ``recipe.lr(k)`` is the lr torch applies at
+    update ``k`` (the lr after construction and ``k`` calls of ``scheduler.step()``).
+
+    Supported: every built-in scheduler with a closed form (StepLR, MultiStepLR,
+    ConstantLR, LinearLR, ExponentialLR, PolynomialLR, CosineAnnealingLR,
+    CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR, and LambdaLR holding one of
+    transformers' schedule functions), SequentialLR of them, and ChainedScheduler of the
+    multiplicative ones. ReduceLROnPlateau, MultiplicativeLR and LambdaLR with an
+    arbitrary function raise SpecError.
+
+    With one param group the recipe is plain. With several it is bound to one synthetic
+    parameter per group (see :func:`schedcore.port.group_recipe`): ``recipe.lr(k)`` has
+    shape ``(groups, *k.shape)``, row ``i`` for ``param_groups[i]``.
+    """
+    kind = _kind(scheduler, "scheduler")
+    optimizer = getattr(scheduler, "optimizer", None)
+    if optimizer is None and kind == "ChainedScheduler":
+        optimizer = scheduler._schedulers[0].optimizer
+    groups = _groups(optimizer)
+    entries = []
+    for g in range(len(groups)):
+        base, schedule = _read(scheduler, g, "scheduler", restart=False)
+        entries.append((base, schedule) if base > 0 else (1.0, Constant(0.0)))
+    recipe = group_recipe(entries, f"torch {kind}")
+    _check_current(scheduler, kind, groups, entries)
+    return recipe
+
+
+def _last_epoch(scheduler: Any, kind: str) -> int:
+    if kind == "ChainedScheduler":
+        return int(scheduler._schedulers[0].last_epoch)
+    return int(scheduler.last_epoch)
+
+
+def _check_current(scheduler: Any, kind: str, groups: list, entries: list) -> None:
+    step = _last_epoch(scheduler, kind)
+    if step < 0:
+        return
+    for g, (base, schedule) in enumerate(entries):
+        try:
+            expected = base * schedule(step)
+        except StepRangeError:
+            continue
+        current = _float(groups[g]["lr"])
+        if not math.isclose(current, expected, rel_tol=1e-9, abs_tol=1e-12 * base):
+            raise SpecError(
+                f"optimizer.param_groups[{g}].lr",
+                f"is {current!r} after {step} steps, but {kind}'s closed form gives "
+                f"{expected!r}: the lr was changed outside the scheduler, or the optimizer "
+                "already had a scheduler when this one was built",
+            )
+
+
+def _read(s: Any, g: int, path: str, restart: bool) -> tuple[float, Schedule]:
+    """``(base lr, multiplier schedule)`` of scheduler ``s`` for param group ``g``.
+
+    ``restart``: ``s`` is a later child of SequentialLR, restarted at its milestone from its
+    closed form at 0 (not from its recursive initial step)."""
+    kind = _kind(s, path)
+    if kind == "SequentialLR":
+        return _sequential(s, g, path)
+    if kind == "ChainedScheduler":
+        return _chained(s, g, path)
+    if kind == "CyclicLR":
+        return _cyclic(s, g, path)
+    if kind == "OneCycleLR":
+        return _onecycle(s, g, path)
+    base = _float(s.base_lrs[g])
+    if base < 0 or (base == 0 and float(getattr(s, "eta_min", 0.0)) != 0):
+        raise SpecError(
+            f"optimizer.param_groups[{g}].initial_lr",
+            f"is {base!r}; schedcore needs a positive base lr here",
+        )
+    # a zero base lr (a CyclicLR with base_lr 0 before it, say) keeps the lr at 0
+    return base, _single(kind, s, g, base or 1.0, path, restart)
+
+
+def _single(kind: str, s: Any, g: int, base: float, path: str, restart: bool) -> Schedule:
+    if kind == "LambdaLR":
+        return _lambda(s.lr_lambdas[g], f"{path}.lr_lambdas[{g}]")
+    if kind == "StepLR":
+        every = integer(s.step_size, f"{path}.step_size", 1)
+        gamma = _gamma(s.gamma, f"{path}.gamma")
+        if gamma == 0:
+            return PiecewiseConstant(boundaries=(every,), values=(1.0, 0.0))
+        return Step(every=every, gamma=gamma)
+    if kind == "MultiStepLR":
+        milestones = sorted(integer(m, f"{path}.milestones", 0) for m in s.milestones.elements())
+        gamma = real(s.gamma, f"{path}.gamma", 0.0)
+        if not milestones:
+            return Constant(1.0)
+        if gamma == 0:
+            return PiecewiseConstant(boundaries=(milestones[0],), values=(1.0, 0.0))
+        return MultiStep(milestones=tuple(milestones), gamma=gamma)
+    if kind == "ConstantLR":
+        factor = real(s.factor, f"{path}.factor", 0.0, 1.0)
+        total = integer(s.total_iters, f"{path}.total_iters", 0, 2**63)
+        if total == 0:  # recursive quirk: the factor applied at step 0 is never undone
+            return Constant(1.0 if restart else factor)
+        if factor == 1.0:
+            return Constant(1.0)
+        if total > MAX_STEP:  # ends past every step schedcore evaluates
+            return Constant(factor)
+        if factor == 0.0:  # torch divides by the factor at step total_iters
+            return until(Constant(0.0), total - 1)
+        return PiecewiseConstant(boundaries=(total,), values=(factor, 1.0))
+    if kind == "LinearLR":
+        start = real(s.start_factor, f"{path}.start_factor", 0.0, 1.0, open_low=True)
+        end = real(s.end_factor, f"{path}.end_factor", 0.0, 1.0)
+        total = integer(s.total_iters, f"{path}.total_iters")
+        if total == 0:
+            if restart:
+                raise SpecError(
+                    f"{path}.total_iters",
+                    "is 0: restarted by SequentialLR at its milestone, torch's closed form "
+                    "divides by total_iters (ZeroDivisionError)",
+                )
+            return Constant(start)  # recursive quirk: start_factor for ever
+        return Linear(steps=total, start=start, end=end)
+    if kind == "ExponentialLR":
+        gamma = _gamma(s.gamma, f"{path}.gamma")
+        if gamma == 0:
+            return PiecewiseConstant(boundaries=(1,), values=(1.0, 0.0))
+        return Exponential(rate=gamma)
+    if kind == "PolynomialLR":
+        total = integer(s.total_iters, f"{path}.total_iters")
+        power = real(s.power, f"{path}.power", 0.0)
+        if total == 0:
+            if restart:
+                raise SpecError(
+                    f"{path}.total_iters",
+                    "is 0: restarted by SequentialLR at its milestone, torch's closed form "
+                    "divides by total_iters (ZeroDivisionError)",
+                )
+            return Constant(1.0)
+        return Polynomial(steps=total, start=1.0, end=0.0, power=power)
+    if kind == "CosineAnnealingLR":
+        t_max = integer(s.T_max, f"{path}.T_max", 1)
+        eta = real(s.eta_min, f"{path}.eta_min", 0.0)
+        return Cosine(steps=t_max, start=1.0, end=eta / base, after="periodic")
+    # CosineAnnealingWarmRestarts
+    period = integer(s.T_0, f"{path}.T_0", 1)
+    t_mul = integer(s.T_mult, f"{path}.T_mult", 1)
+    eta = real(s.eta_min, f"{path}.eta_min", 0.0)
+    return SGDR(period=period, t_mul=t_mul, start=1.0, end=eta / base)
+
+
+def _gamma(value: Any, path: str) -> float:
+    gamma = real(value, path, 0.0)
+    if gamma > 1.0:
+        raise SpecError(path, f"is {gamma!r} > 1: the lr grows without bound; accepted: [0, 1]")
+    return gamma
+
+
+def _lambda(fn: Any, path: str) -> Schedule:
+    target = fn.func if isinstance(fn, functools.partial) else fn
+    module = getattr(target, "__module__", None)
+    name = getattr(target, "__name__", None)
+    if module == HF_MODULE and isinstance(name, str):
+        if isinstance(fn, functools.partial) and fn.args:
+            raise SpecError(path, f"a partial of {name} with positional arguments is not read")
+        keywords = dict(fn.keywords) if isinstance(fn, functools.partial) else {}
+        return lambda_schedule(name, keywords, f"{path}.")
+    raise SpecError(
+        path,
+        f"is {describe(fn)}: an arbitrary function has no closed form schedcore can read; "
+        "LambdaLR is read only when it holds one of transformers' schedule functions "
+        "(from get_scheduler). Write the schedule as a recipe instead",
+    )
+
+
+def _cyclic(s: Any, g: int, path: str) -> tuple[float, Schedule]:
+    if getattr(s, "_scale_fn_custom", None) is not None:
+        raise SpecError(f"{path}.scale_fn", "is an arbitrary function; it has no closed form")
+    total = _float(s.total_size)
+    up = _float(s.step_ratio) * total
+    up_steps, total_steps = round(up), round(total)
+    if abs(up - up_steps) > 1e-9 * total or total != total_steps or not 1 <= up_steps < total:
+        raise SpecError(
+            f"{path}.step_size_up",
+            f"gives {up:g} steps up of {total:g}; schedcore needs whole numbers of steps",
+        )
+    low, high = _float(s.base_lrs[g]), _float(s.max_lrs[g])
+    if high <= 0:
+        raise SpecError(f"{path}.max_lr", f"is {high!r}; it must be positive")
+    mode = s.mode
+    gamma = _float(s.gamma)
+    return high, Cyclic(
+        low=low / high,
+        high=1.0,
+        up=up_steps,
+        down=total_steps - up_steps,
+        mode=mode,
+        gamma=gamma if mode == "exp_range" else 1.0,
+    )
+
+
+def _onecycle(s: Any, g: int, path: str) -> tuple[float, Schedule]:
+    kind = getattr(s, "_anneal_func_type", None)
+    if kind not in ("cos", "linear"):
+        raise SpecError(f"{path}.anneal_strategy", f"must be 'cos' or 'linear', got {kind!r}")
+    group = s.optimizer.param_groups[g]
+    peak, initial, final = (_float(group[k]) for k in ("max_lr", "initial_lr", "min_lr"))
+    phases = s._schedule_phases
+    total = integer(s.total_steps, f"{path}.total_steps", 2)
+    pct = (float(phases[0]["end_step"]) + 1.0) / total
+    ends = [float(p["end_step"]) for p in phases]
+    if not all(b > a for a, b in zip([0.0, *ends[:-1]], ends, strict=True)):
+        # torch runs these (its first phase whose end is >= k wins, so a phase can be
+        # skipped or cut short); schedcore's onecycle has no such degenerate phases
+        need = "(1, (total_steps + 1) / 2)" if len(phases) == 3 else "(1, total_steps)"
+        raise SpecError(
+            f"{path}.pct_start",
+            f"is {pct:g} with total_steps={total}: phase ends "
+            + ", ".join(f"{e:g}" for e in ends)
+            + " do not increase from 0, so torch skips or cuts short a phase, which "
+            f"schedcore's onecycle does not represent; accepted: pct_start * total_steps in {need}",
+        )
+    node = OneCycle(
+        steps=total,
+        pct_start=pct,
+        div_factor=peak / initial,
+        final_div_factor=initial / final,
+        anneal=kind,
+        three_phase=len(phases) == 3,
+    )
+    # torch evaluates step total_steps too (its last phase, extrapolated) and raises after
+    begin, end = float(phases[-2]["end_step"]), float(phases[-1]["end_step"])
+    last = phases[-1]
+    a, b = _float(group[last["start_lr"]]), _float(group[last["end_lr"]])
+    pct = (total - begin) / (end - begin)
+    if kind == "cos":
+        value = b + (a - b) / 2.0 * (math.cos(math.pi * pct) + 1)
+    else:
+        value = (b - a) * pct + a
+    if value < 0:  # a linear anneal extrapolates below 0: no lr schedcore can represent
+        return peak, until(node, total - 1)
+    stop = PiecewiseInterpolate(steps=(0,), values=(value / peak,), after="error")
+    return peak, Sequence(phases=(Phase(node, total), Phase(stop)))
+
+
+def _sequential(s: Any, g: int, path: str) -> tuple[float, Schedule]:
+    children, milestones = list(s._schedulers), list(s._milestones)
+    for i, m in enumerate(milestones):
+        integer(m, f"{path}.milestones[{i}]")
+        if i and m < milestones[i - 1]:
+            raise SpecError(
+                f"{path}.milestones[{i}]",
+                f"is {m} after {milestones[i - 1]}: torch's bisect needs sorted milestones",
+            )
+    # torch initializes the child bisect_right(milestones, 0) picks; each later child is
+    # restarted at its milestone from its closed form at 0, on its own clock
+    first = bisect.bisect_right(milestones, 0)
+    bounds = [0, *milestones, None]
+    entries: list[tuple[float, Schedule, int | None]] = []
+    for i, child in enumerate(children):
+        where = f"{path}._schedulers[{i}]"
+        kind = _kind(child, where)
+        if kind in COMPOSITE:
+            raise SpecError(
+                where,
+                f"is a {kind}: torch's SequentialLR cannot restart a nested composite "
+                "scheduler at its milestone (it has no closed form to restart from)",
+            )
+        begin, end = bounds[i], bounds[i + 1]
+        length = None if end is None else end - begin
+        if i < first or length == 0:
+            continue  # never runs
+        base, schedule = _read(child, g, where, restart=i > first)
+        if i == first and kind in RECURSIVE:
+            # its recursion starts from the group's initial_lr (which a later OneCycleLR
+            # may have overwritten), not from its own base_lrs
+            current = _float(s.optimizer.param_groups[g]["initial_lr"])
+            if current != base and kind == "CosineAnnealingLR":
+                raise SpecError(
+                    where,
+                    f"starts recursively from param_groups[{g}]['initial_lr'] = {current!r}, "
+                    f"which a later scheduler changed from its base lr {base!r}; torch's "
+                    "cosine recursion then mixes both",
+                )
+            base = current
+        entries.append((base, schedule, length))
+    base = next((b for b, _, _ in entries if b > 0), 0.0)
+    phases = tuple(
+        Phase(sch if b == base else Scale(schedule=sch, factor=b / base), n)
+        for b, sch, n in entries
+    )
+    if len(phases) == 1:
+        return base, phases[0].schedule
+    return base, Sequence(phases=phases)
+
+
+def _chained(s: Any, g: int, path: str) -> tuple[float, Schedule]:
+    children = list(s._schedulers)
+    factors: list[Schedule] = []
+    base = None
+    for i, child in enumerate(children):
+        where = f"{path}._schedulers[{i}]"
+        kind = _kind(child, where)
+        if kind not in MULTIPLICATIVE or (kind == "CosineAnnealingLR" and child.eta_min != 0):
+            raise SpecError(
+                where,
+                f"is a {kind}{' with eta_min != 0' if kind == 'CosineAnnealingLR' else ''}: "
+                "ChainedScheduler is a product only of multiplicative schedulers (StepLR, "
+                "MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR, "
+                "CosineAnnealingLR with eta_min = 0); others set the lr absolutely",
+            )
+        child_base, factor = _read(child, g, where, restart=False)
+        if base is None:
+            base = child_base
+        if kind == "CosineAnnealingLR" and len(children) > 1:
+            # at T_max + 1 torch's recursion restarts the cosine additively, dropping the
+            # other factors: the product holds up to T_max only
+            assert isinstance(factor, Cosine)
+            factor = Cosine(steps=factor.steps, start=1.0, end=0.0, after="error")
+        factors.append(factor)
+    assert base is not None
+    return base, factors[0] if len(factors) == 1 else Product(schedules=tuple(factors))
+
+
+# -- export --------------------------------------------------------------------------------
+def to_torch_native(recipe: Recipe, optimizer: Any, lr_scheduler: Any = None) -> Any:
+    """Native torch schedulers (no LambdaLR) on ``optimizer`` that apply ``recipe``'s lr at
+    every update, or SpecError saying why torch has none.
+
+    ``lr_scheduler`` is the ``torch.optim.lr_scheduler`` module; by default it is taken
+    from ``sys.modules`` (loaded whenever torch is), so schedcore never imports torch.
+    Every param group's lr is set to ``recipe.base_lr`` first (and a stale ``initial_lr``
+    dropped), since torch schedulers start from the group lr. Recipes with named schedules
+    (per-group curves) are refused: use the schedcore_torch adapter, which runs any recipe.
+    """
+    module = lr_scheduler or sys.modules.get("torch.optim.lr_scheduler")
+    if module is None:
+        raise SpecError("lr_scheduler", "torch.optim.lr_scheduler is not loaded; pass it")
+    if recipe.schedules:
+        raise SpecError(
+            "schedules",
+            "named schedules give param groups different curves; one torch scheduler drives "
+            "all groups (use the schedcore_torch adapter)",
+        )
+    plan = _plan(recipe.schedule, "schedule")
+    for group in _groups(optimizer):
+        group["lr"] = recipe.base_lr
+        group.pop("initial_lr", None)
+    return _build(plan, module, optimizer, recipe.base_lr)
+
+
+def _plan(s: Schedule, path: str) -> tuple:
+    """A nested description of the torch schedulers for ``s`` (built by :func:`_build`)."""
+    name = s.type_name
+    if name == "constant" and 0 <= s.value <= 1:
+        return _held(s.value)
+    if name == "linear" and s.after == "hold" and 0 < s.start <= 1 and 0 <= s.end <= 1:
+        return ("LinearLR", {"start_factor": s.start, "end_factor": s.end, "total_iters": s.steps})
+    if name == "step":
+        return ("StepLR", {"step_size": s.every, "gamma": s.gamma})
+    if name == "multistep":
+        return ("MultiStepLR", {"milestones": list(s.milestones), "gamma": s.gamma})
+    if name == "exponential" and s.start == 1.0:
+        if s.every == 1:
+            return ("ExponentialLR", {"gamma": s.rate})
+        if s.staircase:
+            return ("StepLR", {"step_size": s.every, "gamma": s.rate})
+    if name == "polynomial" and (s.start, s.end, s.after) == (1.0, 0.0, "hold"):
+        return ("PolynomialLR", {"total_iters": s.steps, "power": s.power})
+    if (
+        name == "piecewise_constant"
+        and s.change == "at"
+        and len(s.values) == 2
+        and s.values[1] == 1.0
+        and 0 <= s.values[0] <= 1
+    ):
+        if s.values[0] == 0:
+            raise SpecError(
+                f"{path}.values[0]",
+                "is 0: torch's ConstantLR with factor 0 divides by the factor at total_iters "
+                "(ZeroDivisionError); accepted: a first value in (0, 1]",
+            )
+        return ("ConstantLR", {"factor": s.values[0], "total_iters": s.boundaries[0]})
+    if name == "cosine" and s.start == 1.0 and s.exponent == 1.0 and not s.restarts:
+        half = s.steps / (2 * s.cycles)
+        if half.is_integer() and s.after == "periodic":
+            return ("CosineAnnealingLR", {"T_max": int(half), "eta_min": ("lr", s.end)})
+        if s.cycles == 0.5 and s.after == "hold" and 0 <= s.end <= 1:
+            cosine = ("CosineAnnealingLR", {"T_max": s.steps, "eta_min": ("lr", s.end)})
+            held = _held(s.end)
+            return ("SequentialLR", {"schedulers": [cosine, held], "milestones": [s.steps]})
+    if (
+        name == "sgdr"
+        and s.start == 1.0
+        and s.m_mul == 1.0
+        and s.k_decay == 1.0
+        and s.cycle_limit is None
+        and s.t_mul.is_integer()
+    ):
+        return (
+            "CosineAnnealingWarmRestarts",
+            {"T_0": s.period, "T_mult": int(s.t_mul), "eta_min": ("lr", s.end)},
+        )
+    if name == "cyclic" and s.high > 0:
+        return (
+            "CyclicLR",
+            {
+                "base_lr": ("lr", s.low),
+                "max_lr": ("lr", s.high),
+                "step_size_up": s.up,
+                "step_size_down": s.down or s.up,
+                "mode": s.mode,
+                "gamma": s.gamma,
+                "cycle_momentum": False,
+            },
+        )
+    if name == "onecycle" and s.after == "error":
+        return (
+            "OneCycleLR",
+            {
+                "max_lr": ("lr", 1.0),
+                "total_steps": s.steps,
+                "pct_start": s.pct_start,
+                "anneal_strategy": s.anneal,
+                "div_factor": s.div_factor,
+                "final_div_factor": s.final_div_factor,
+                "three_phase": s.three_phase,
+                "cycle_momentum": False,
+            },
+        )
+    if name == "warmup" and s.prefix and s.shape in ("linear", "constant"):
+        body = _plan(s.schedule, f"{path}.schedule")
+        target = s.schedule(0)
+        if target != 1.0:
+            raise SpecError(
+                f"{path}.schedule",
+                f"starts at {target:g}; torch's warmup schedulers ramp to the base lr (1)",
+            )
+        if s.shape == "linear":
+            if s.start_factor == 0:
+                raise SpecError(
+                    f"{path}.start_factor",
+                    "is 0: torch's LinearLR needs start_factor in (0, 1], so a warmup from "
+                    "exactly 0 has no native scheduler",
+                )
+            warm = (
+                "LinearLR",
+                {"start_factor": s.start_factor, "end_factor": 1.0, "total_iters": s.steps},
+            )
+        else:
+            warm = ("ConstantLR", {"factor": s.start_factor, "total_iters": s.steps})
+        return _sequential_plan([(warm, 0), (body, s.steps)])
+    if name == "sequence" and all(p.clock == "local" for p in s.phases[1:]):
+        parts, at = [], 0
+        for i, phase in enumerate(s.phases):
+            parts.append((_plan(phase.schedule, f"{path}.phases[{i}].schedule"), at))
+            at += phase.steps or 0
+        return _sequential_plan(parts)
+    if name == "product":
+        children = [_product_factor(c, f"{path}.schedules[{i}]") for i, c in enumerate(s.schedules)]
+        for i, child in enumerate(children):
+            ok = child[0] in MULTIPLICATIVE and child[1].get("eta_min", ("lr", 0.0))[1] == 0.0
+            if not ok:
+                raise SpecError(
+                    f"{path}.schedules[{i}]",
+                    f"becomes {child[0]}; ChainedScheduler multiplies only multiplicative "
+                    "schedulers (CosineAnnealingLR with eta_min = 0, StepLR, ...)",
+                )
+        return ("ChainedScheduler", {"schedulers": children})
+    raise SpecError(
+        path,
+        f"{name!r} with these fields has no exact native torch scheduler (supported: constant, "
+        "linear, step, multistep, exponential, polynomial to 0, two-value piecewise_constant, "
+        "cosine (periodic, or a half wave held), sgdr without decay or limit, cyclic, "
+        "onecycle with after = 'error', warmup, sequence and product of these)",
+    )
+
+
+def _product_factor(s: Schedule, path: str) -> tuple:
+    """The plan of one factor of a ChainedScheduler. A cosine factor is exact only up to its
+    ``T_max``: there torch's CosineAnnealingLR recursion restarts additively from its own
+    base lr, dropping the other factors (as :func:`from_torch` reads it, ``after='error'``)."""
+    if not isinstance(s, Cosine):
+        return _plan(s, path)
+    half_wave = (s.start, s.end, s.cycles, s.exponent, s.restarts) == (1.0, 0.0, 0.5, 1.0, False)
+    if s.after == "error" and half_wave:
+        return ("CosineAnnealingLR", {"T_max": s.steps, "eta_min": ("lr", 0.0)})
+    raise SpecError(
+        f"{path}.after",
+        f"is {s.after!r}: in a ChainedScheduler torch's CosineAnnealingLR matches the product "
+        "only up to T_max (at T_max + 1 its recursion restarts additively, dropping the other "
+        "factors); accepted: a half-wave cosine from 1 to 0 with after = 'error'",
+    )
+
+
+def _held(value: float) -> tuple:
+    """``value`` for ever: ConstantLR whose end lies past every step a recipe evaluates
+    (with ``total_iters=0`` its value would depend on where in a SequentialLR it is)."""
+    return ("ConstantLR", {"factor": value, "total_iters": MAX_STEP + 1})
+
+
+def _sequential_plan(parts: list[tuple[tuple, int]]) -> tuple:
+    """A SequentialLR of ``(plan, first step)`` parts, with nested SequentialLRs spliced in
+    (torch cannot restart a composite child at its milestone)."""
+    children: list[tuple] = []
+    starts: list[int] = []
+    for plan, at in parts:
+        if plan[0] == "SequentialLR":
+            inner = plan[1]
+            children.extend(inner["schedulers"])
+            starts.extend([at, *(at + m for m in inner["milestones"])])
+        else:
+            children.append(plan)
+            starts.append(at)
+    return ("SequentialLR", {"schedulers": children, "milestones": starts[1:]})
+
+
+def _build(plan: tuple, module: Any, optimizer: Any, lr: float) -> Any:
+    kind, kwargs = plan
+    args = {}
+    for key, value in kwargs.items():
+        if isinstance(value, tuple) and value and value[0] == "lr":
+            value = value[1] * lr
+        args[key] = value
+    if kind == "SequentialLR":
+        children = [_build(c, module, optimizer, lr) for c in args.pop("schedulers")]
+        return module.SequentialLR(optimizer, children, **args)
+    if kind == "ChainedScheduler":
+        children = [_build(c, module, optimizer, lr) for c in args.pop("schedulers")]
+        return module.ChainedScheduler(children, optimizer=optimizer)
+    return getattr(module, kind)(optimizer, **args)

@@ -1,0 +1,82 @@
+"""How long training runs: total optimizer updates, given directly or derived."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from ..errors import SpecError
+from ..fields import Bool, Int, Optional, param, validate_fields
+
+COUNT = Optional(Int(1))
+
+
+@dataclasses.dataclass(frozen=True)
+class Training:
+    """The training horizon.
+
+    ``total_steps`` is given directly, or derived as ``epochs * updates_per_epoch``, where
+    ``updates_per_epoch`` is ``steps_per_epoch`` or, from the data,
+    ``ceil(batches / grad_accum)`` with ``batches = ceil(dataset_size / batch_size)``
+    (``floor`` with ``drop_last``), as transformers' Trainer counts them. When both forms
+    are given they are kept as written; ``schedcore lint`` reports a mismatch.
+    """
+
+    total_steps: int | None = param(COUNT, "optimizer updates in the whole run", None)
+    epochs: int | None = param(COUNT, "passes over the data", None)
+    steps_per_epoch: int | None = param(COUNT, "optimizer updates per epoch", None)
+    dataset_size: int | None = param(COUNT, "examples per epoch", None)
+    batch_size: int | None = param(COUNT, "examples per batch (per micro-batch)", None)
+    grad_accum: int = param(Int(1), "micro-batches per optimizer update", 1)
+    drop_last: bool = param(Bool(), "the last partial batch of an epoch is dropped", False)
+
+    def __post_init__(self) -> None:
+        validate_fields(self)
+        if (self.dataset_size is None) != (self.batch_size is None):
+            given = "dataset_size" if self.batch_size is None else "batch_size"
+            other = "batch_size" if given == "dataset_size" else "dataset_size"
+            raise SpecError(other, f"is required together with {given}")
+        if (
+            self.dataset_size is not None
+            and self.drop_last
+            and self.dataset_size < (self.batch_size or 1)
+        ):
+            raise SpecError("dataset_size", "is smaller than one batch with drop_last = true")
+        if self.total_steps is None and self.epochs is None:
+            raise SpecError("total_steps", "is required (or give epochs with steps_per_epoch)")
+        if self.total_steps is None and self.updates_per_epoch is None:
+            raise SpecError(
+                "steps_per_epoch",
+                "is required with epochs (or give dataset_size and batch_size)",
+            )
+
+    @property
+    def batches_per_epoch(self) -> int | None:
+        if self.dataset_size is None or self.batch_size is None:
+            return None
+        if self.drop_last:
+            return self.dataset_size // self.batch_size
+        return math.ceil(self.dataset_size / self.batch_size)
+
+    @property
+    def updates_per_epoch(self) -> int | None:
+        if self.steps_per_epoch is not None:
+            return self.steps_per_epoch
+        batches = self.batches_per_epoch
+        return None if batches is None else math.ceil(batches / self.grad_accum)
+
+    @property
+    def steps(self) -> int:
+        """Total optimizer updates: ``total_steps`` if given, else epochs x updates per epoch."""
+        if self.total_steps is not None:
+            return self.total_steps
+        assert self.epochs is not None and self.updates_per_epoch is not None
+        return self.epochs * self.updates_per_epoch
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value != f.default:
+                out[f.name] = value
+        return out

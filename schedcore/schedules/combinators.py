@@ -1,0 +1,417 @@
+"""Combinators: build schedules from schedules.
+
+``sequence`` runs phases one after another; ``warmup`` and ``wsd`` are derived from it.
+``product``, ``scale`` and ``clamp`` act on values; ``shift``, ``repeat`` and ``per_epoch``
+act on the step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from typing import Any
+
+import numpy as np
+
+from ..errors import SpecError, StepRangeError
+from ..fields import MAX_STEP, Bool, Choice, Int, ListOf, Optional, Real, Record, param
+from .families import (
+    MULTIPLIER,
+    POSITIVE_STEPS,
+    STEP,
+    Constant,
+    Cosine,
+    Geometric,
+    Linear,
+    OneMinusSqrt,
+)
+from .node import NodeKind, Schedule, node
+from .ops import NUMPY
+
+frozen = dataclasses.dataclass(frozen=True)
+SCHEDULE = NodeKind()
+
+
+@frozen
+class Phase:
+    """One phase of a :class:`Sequence`: a schedule run for ``steps`` steps.
+
+    ``clock = 'local'`` gives the phase its own step, counted from 0 at its start (optax's
+    ``join_schedules``, torch's SequentialLR); ``'global'`` gives it the training step
+    (OneFlow's SequentialLR default, fvcore's ``'fixed'``). ``steps`` defaults to the
+    schedule's own length; the last phase may leave it out and runs on past the end.
+    """
+
+    schedule: Schedule = param(SCHEDULE, "the phase's schedule")
+    steps: int | None = param(Optional(POSITIVE_STEPS), "duration of the phase", None)
+    clock: str = param(Choice("local", "global"), "which step the phase sees", "local")
+
+    def __post_init__(self) -> None:
+        from ..fields import validate_fields
+
+        validate_fields(self)
+        if self.steps is None and self.schedule.length:
+            object.__setattr__(self, "steps", self.schedule.length)
+
+
+@node("sequence")
+@frozen
+class Sequence(Schedule):
+    """Phases one after another. Past the last boundary, the last phase runs on."""
+
+    phases: tuple[Phase, ...] = param(
+        ListOf(Record(Phase, "a phase table with 'schedule'"), min_len=1, max_len=1000),
+        "the phases, in order",
+    )
+
+    def _check(self) -> None:
+        for i, phase in enumerate(self.phases[:-1]):
+            if phase.steps is None:
+                raise SpecError(
+                    f"phases[{i}].steps",
+                    "is required: every phase but the last needs a duration "
+                    "(its schedule has no length of its own)",
+                )
+        if self.starts[-1] > MAX_STEP:
+            raise SpecError("phases", f"total length {self.starts[-1]} exceeds 2**53 steps")
+
+    @functools.cached_property
+    def starts(self) -> list[int]:
+        """Start step of each phase (and, last, the end of the final bounded phase)."""
+        out = [0]
+        for phase in self.phases:
+            out.append(out[-1] + (phase.steps or 0))
+        return out
+
+    @property
+    def length(self) -> int | None:
+        last = self.phases[-1]
+        return self.starts[-1] if last.steps is not None else None
+
+    @property
+    def constant_from(self) -> int | None:
+        # past its start, the last phase runs on: its own settling step, on its clock
+        last, start = self.phases[-1], self.starts[len(self.phases) - 1]
+        inner = last.schedule.constant_from
+        if inner is None:
+            return None
+        return start + inner if last.clock == "local" else max(start, inner)
+
+    def _eval(self, t, ordered):
+        starts = self.starts[:-1]
+        if len(self.phases) == 1:
+            return self._run(0, t, ordered)
+        bounds = np.asarray(starts[1:], dtype=np.int64)
+        out = np.empty(t.shape[0])
+        if ordered:
+            cuts = [0, *np.searchsorted(t, bounds, side="left").tolist(), t.shape[0]]
+            for i in range(len(self.phases)):
+                lo, hi = cuts[i], cuts[i + 1]
+                if hi > lo:
+                    out[lo:hi] = self._run(i, t[lo:hi], True)
+            return out
+        which = np.searchsorted(bounds, t, side="right")
+        for i in range(len(self.phases)):
+            index = np.flatnonzero(which == i)
+            if index.shape[0]:
+                out[index] = self._run(i, t[index], False)
+        return out
+
+    def dense(self, ops, t):
+        pieces = [functools.partial(self._local, ops, i) for i in range(len(self.phases))]
+        return ops.piecewise(t, self.starts[1 : len(self.phases)], pieces)
+
+    def _local(self, ops: Any, i: int, t: Any) -> Any:
+        phase = self.phases[i]
+        if phase.clock == "global" or i == 0:
+            return phase.schedule.dense(ops, t)
+        return phase.schedule.dense(ops, ops.maximum(t - self.starts[i], 0))
+
+    def _run(self, i: int, t: np.ndarray, ordered: bool) -> np.ndarray:
+        phase = self.phases[i]
+        local = t - self.starts[i] if phase.clock == "local" else t
+        return phase.schedule._eval(local, ordered)
+
+    def peak(self) -> float:
+        return max(p.schedule.peak() for p in self.phases)
+
+
+WARMUP_SHAPES = ("linear", "cosine", "exponential", "constant")
+
+
+def ramp(shape: str, steps: int, start: float, end: float) -> Schedule:
+    """The node that rises from ``start`` to ``end`` over ``steps`` with the given shape."""
+    if shape == "linear":
+        return Linear(steps=steps, start=start, end=end)
+    if shape == "cosine":
+        return Cosine(steps=steps, start=start, end=end)
+    if shape == "exponential":
+        return Geometric(steps=steps, start=start, end=end)
+    return Constant(value=start)
+
+
+@node("warmup")
+@frozen
+class Warmup(Schedule):
+    """Ramps up to the value ``v`` the schedule takes when the warmup ends, then runs it.
+
+    Over ``k < steps`` the value rises from ``start_factor * v`` towards ``v`` with the
+    given shape (linear: ``v * (f + (1 - f) * k / steps)``, so ``v`` itself is first
+    reached at ``k = steps``). With ``prefix = true`` the schedule starts after the warmup
+    and sees a local step (``v = schedule(0)``); with ``false`` it runs on the global step
+    and the warmup overlays its beginning (``v = schedule(steps)``).
+    """
+
+    schedule: Schedule = param(SCHEDULE, "the schedule after warmup")
+    steps: int = param(POSITIVE_STEPS, "warmup length, in steps")
+    shape: str = param(Choice(*WARMUP_SHAPES), "shape of the ramp", "linear")
+    start_factor: float = param(Real(0.0, 1.0), "fraction of the target at step 0", 0.0)
+    prefix: bool = param(Bool(), "run the schedule after the warmup on a local step", True)
+
+    def _check(self) -> None:
+        if self.shape == "exponential" and self.start_factor == 0:
+            raise SpecError("start_factor", "must be > 0 for an exponential warmup, got 0.0")
+        # the ramp's target is the schedule's value where the warmup hands over to it
+        at = 0 if self.prefix else self.steps
+        try:
+            self.schedule(at)
+        except StepRangeError as err:
+            raise SpecError(
+                "schedule" if self.prefix else "steps",
+                f"the schedule must be defined at step {at}, where the warmup hands over to it, "
+                f"but it raises: {err}; use after = 'hold' or 'periodic', or a shorter warmup",
+            ) from None
+
+    def expand(self) -> Schedule:
+        target = self.schedule(0 if self.prefix else self.steps)  # defined: see _check
+        if self.shape == "exponential" and target == 0:
+            rise: Schedule = Constant(value=0.0)
+        else:
+            rise = ramp(self.shape, self.steps, self.start_factor * target, target)
+        clock = "local" if self.prefix else "global"
+        return Sequence(phases=(Phase(rise, self.steps), Phase(self.schedule, None, clock)))
+
+    @property
+    def length(self) -> int | None:
+        inner = self.schedule.length
+        if inner is None:
+            return None
+        return inner + self.steps if self.prefix else max(inner, self.steps)
+
+
+COOLDOWN_SHAPES = ("linear", "cosine", "1-sqrt")
+
+
+@node("wsd")
+@frozen
+class WarmupStableDecay(Schedule):
+    """Warmup-stable-decay: rise to 1, hold 1, cool down to ``end``, then hold ``end``.
+
+    The warmup rises linearly from ``end`` to 1 over ``warmup`` steps (as transformers'
+    WSD does); the cooldown over ``decay`` steps is ``linear``, ``cosine`` (``cycles``
+    half-waves, 0.5 by default) or ``1-sqrt``: ``end + (1 - end) * (1 - sqrt(p))``.
+    """
+
+    stable: int = param(STEP, "steps at the peak")
+    decay: int = param(POSITIVE_STEPS, "steps of cooldown")
+    warmup: int = param(STEP, "steps of warmup", 0)
+    warmup_shape: str = param(Choice("linear", "cosine"), "shape of the warmup", "linear")
+    decay_shape: str = param(Choice(*COOLDOWN_SHAPES), "shape of the cooldown", "linear")
+    end: float = param(MULTIPLIER, "value after the cooldown (min lr ratio)", 0.0)
+    cycles: float = param(Real(0.0, 1e100, open_low=True), "cosine cooldown periods", 0.5)
+
+    def expand(self) -> Schedule:
+        phases = []
+        if self.warmup:
+            phases.append(Phase(ramp(self.warmup_shape, self.warmup, self.end, 1.0), self.warmup))
+        if self.stable:
+            phases.append(Phase(Constant(1.0), self.stable))
+        if self.decay_shape == "linear":
+            cool: Schedule = Linear(steps=self.decay, start=1.0, end=self.end)
+        elif self.decay_shape == "cosine":
+            cool = Cosine(steps=self.decay, start=1.0, end=self.end, cycles=self.cycles)
+        else:
+            cool = OneMinusSqrt(steps=self.decay, start=1.0, end=self.end)
+        phases.append(Phase(cool, self.decay))
+        phases.append(Phase(Constant(self.end)))
+        return Sequence(phases=tuple(phases))
+
+    @property
+    def length(self) -> int:
+        return self.warmup + self.stable + self.decay
+
+
+@node("product")
+@frozen
+class Product(Schedule):
+    """The product of the schedules' values at each step."""
+
+    schedules: tuple[Schedule, ...] = param(ListOf(SCHEDULE, min_len=1, max_len=64), "the factors")
+
+    def _eval(self, t, ordered):
+        out = self.schedules[0]._eval(t, ordered)
+        for s in self.schedules[1:]:
+            out = out * s._eval(t, ordered)
+        return out
+
+    def dense(self, ops, t):
+        out = self.schedules[0].dense(ops, t)
+        for s in self.schedules[1:]:
+            out = out * s.dense(ops, t)
+        return out
+
+    def peak(self) -> float:
+        return math.prod(s.peak() for s in self.schedules)
+
+    @property
+    def constant_from(self) -> int | None:
+        steps = [s.constant_from for s in self.schedules]
+        if any(c == 0 and s(0) == 0.0 for s, c in zip(self.schedules, steps, strict=True)):
+            return 0  # a factor that is 0 at every step makes the product 0 (values are finite)
+        return None if None in steps else max(steps)  # type: ignore[type-var]
+
+
+@node("scale")
+@frozen
+class Scale(Schedule):
+    """``factor * schedule(k)``."""
+
+    schedule: Schedule = param(SCHEDULE, "the schedule")
+    factor: float = param(MULTIPLIER, "the factor")
+
+    def _eval(self, t, ordered):
+        return self.factor * self.schedule._eval(t, ordered)
+
+    def dense(self, ops, t):
+        return self.factor * self.schedule.dense(ops, t)
+
+    def peak(self) -> float:
+        return self.factor * self.schedule.peak()
+
+    @property
+    def length(self) -> int | None:
+        return self.schedule.length
+
+    @property
+    def constant_from(self) -> int | None:
+        return 0 if self.factor == 0.0 else self.schedule.constant_from
+
+
+@node("clamp")
+@frozen
+class Clamp(Schedule):
+    """``min(max(schedule(k), min), max)``; either bound may be left out."""
+
+    schedule: Schedule = param(SCHEDULE, "the schedule")
+    min: float | None = param(Optional(MULTIPLIER), "lower bound", None)
+    max: float | None = param(Optional(MULTIPLIER), "upper bound", None)
+
+    def _check(self) -> None:
+        if self.min is None and self.max is None:
+            raise SpecError("min", "clamp needs min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise SpecError("max", f"must be >= min ({self.min:g}), got {self.max:g}")
+
+    def _eval(self, t, ordered):
+        return self._clamp(NUMPY, self.schedule._eval(t, ordered))
+
+    def dense(self, ops, t):
+        return self._clamp(ops, self.schedule.dense(ops, t))
+
+    def _clamp(self, ops: Any, values: Any) -> Any:
+        if self.min is not None:
+            values = ops.maximum(values, self.min)
+        return values if self.max is None else ops.minimum(values, self.max)
+
+    def peak(self) -> float:
+        inner = max(self.schedule.peak(), self.min or 0.0)
+        return inner if self.max is None else min(inner, self.max)
+
+    @property
+    def length(self) -> int | None:
+        return self.schedule.length
+
+    @property
+    def constant_from(self) -> int | None:
+        return 0 if self.min is not None and self.min == self.max else self.schedule.constant_from
+
+
+@node("shift")
+@frozen
+class Shift(Schedule):
+    """``schedule(max(k + offset, 0))``: ``offset = 1`` starts one step ahead (1-based
+    libraries such as keras-bert); ``offset = -n`` delays by ``n`` steps, holding
+    ``schedule(0)`` meanwhile."""
+
+    schedule: Schedule = param(SCHEDULE, "the schedule")
+    offset: int = param(Int(-MAX_STEP, MAX_STEP), "steps added to k")
+
+    def _eval(self, t, ordered):
+        return self.schedule._eval(np.maximum(t + self.offset, 0), ordered)
+
+    def dense(self, ops, t):
+        return self.schedule.dense(ops, ops.maximum(t + self.offset, 0))
+
+    def peak(self) -> float:
+        return self.schedule.peak()
+
+    @property
+    def length(self) -> int | None:
+        inner = self.schedule.length
+        return None if inner is None else max(inner - self.offset, 0)
+
+    @property
+    def constant_from(self) -> int | None:
+        inner = self.schedule.constant_from
+        return None if inner is None else max(inner - self.offset, 0)
+
+
+@node("repeat")
+@frozen
+class Repeat(Schedule):
+    """``schedule(k mod period)``: the first ``period`` steps, over and over."""
+
+    schedule: Schedule = param(SCHEDULE, "the schedule")
+    period: int = param(POSITIVE_STEPS, "steps per repetition")
+
+    def _eval(self, t, ordered):
+        return self.schedule._eval(t % self.period, False)
+
+    def dense(self, ops, t):
+        return self.schedule.dense(ops, ops.mod(t, self.period))
+
+    def peak(self) -> float:
+        return self.schedule.peak()
+
+    @property
+    def constant_from(self) -> int | None:
+        return 0 if self.schedule.constant_from == 0 else None
+
+
+@node("per_epoch")
+@frozen
+class PerEpoch(Schedule):
+    """``schedule(k // steps_per_epoch)``: a schedule written in epochs, as a staircase."""
+
+    schedule: Schedule = param(SCHEDULE, "the schedule, in epochs")
+    steps_per_epoch: int = param(POSITIVE_STEPS, "optimizer updates per epoch")
+
+    def _eval(self, t, ordered):
+        return self.schedule._eval(t // self.steps_per_epoch, ordered)
+
+    def dense(self, ops, t):
+        return self.schedule.dense(ops, ops.floor_divide(t, self.steps_per_epoch))
+
+    def peak(self) -> float:
+        return self.schedule.peak()
+
+    @property
+    def length(self) -> int | None:
+        inner = self.schedule.length
+        return None if inner is None else inner * self.steps_per_epoch
+
+    @property
+    def constant_from(self) -> int | None:
+        inner = self.schedule.constant_from
+        return None if inner is None else inner * self.steps_per_epoch

@@ -1,0 +1,279 @@
+"""Schedules that cycle: cyclical lr, one-cycle, and cosine with warm restarts (SGDR)."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from typing import Any
+
+import numpy as np
+
+from ..errors import SpecError
+from ..fields import MAX_STEP, Bool, Choice, Int, Optional, Real, param
+from .families import MULTIPLIER, POSITIVE_STEPS, UNIT
+from .node import Schedule, after_param, node
+
+frozen = dataclasses.dataclass(frozen=True)
+
+
+@node("cyclic")
+@frozen
+class Cyclic(Schedule):
+    """Triangular cycles between ``low`` and ``high`` (Smith's cyclical learning rates).
+
+    Each cycle rises for ``up`` steps and falls for ``down`` steps. Cycle ``c`` (0-based)
+    and position ``x = k mod (up + down)`` come from integer arithmetic; the amplitude
+    ``high - low`` is scaled by 1 (``triangular``), ``2 ** -c`` (``triangular2``) or
+    ``gamma ** k`` (``exp_range``), as in torch's CyclicLR.
+    """
+
+    low: float = param(MULTIPLIER, "multiplier at the bottom of each cycle")
+    high: float = param(MULTIPLIER, "multiplier at the top of the first cycle")
+    up: int = param(POSITIVE_STEPS, "steps from low to high")
+    down: int | None = param(Optional(POSITIVE_STEPS), "steps from high to low (default: up)", None)
+    mode: str = param(
+        Choice("triangular", "triangular2", "exp_range"), "amplitude policy", "triangular"
+    )
+    gamma: float = param(UNIT, "per-step amplitude factor for 'exp_range'", 1.0)
+
+    def dense(self, ops, t):
+        up = self.up
+        down = self.down if self.down is not None else up
+        cycle, x = ops.floor_divide(t, up + down), ops.float(ops.mod(t, up + down))
+        scale = ops.where(x <= up, ops.divide(x, up), ops.divide(up + down - x, down))
+        if self.mode == "triangular2":
+            scale = scale * ops.power(0.5, ops.float(cycle))
+        elif self.mode == "exp_range":
+            scale = scale * ops.power(self.gamma, ops.float(t))
+        return self.low + (self.high - self.low) * scale
+
+    def peak(self) -> float:
+        return max(self.low, self.high)
+
+    @property
+    def constant_from(self) -> int | None:
+        return 0 if self.low == self.high else None
+
+
+def _anneal(ops: Any, start: float, end: float, p: Any, how: str) -> Any:
+    if how == "cos":
+        return end + (start - end) / 2.0 * (ops.cos(np.pi * p) + 1.0)
+    return (end - start) * p + start
+
+
+@node("onecycle")
+@frozen
+class OneCycle(Schedule):
+    """The 1cycle policy, as torch's OneCycleLR defines it, relative to the maximum lr.
+
+    Starts at ``1 / div_factor``, reaches 1 at step ``pct_start * steps - 1``, and anneals
+    to ``1 / (div_factor * final_div_factor)`` at step ``steps - 1`` (``anneal`` 'cos' or
+    'linear'). ``three_phase`` returns to the start value at ``2 * pct_start * steps - 2``
+    before the final anneal. Phase ends are real numbers, exactly as in torch. Past the
+    last step: ``hold`` keeps the final value; ``periodic`` repeats every ``steps`` updates.
+    """
+
+    steps: int = param(Int(2), "total number of updates")
+    pct_start: float = param(Real(0.0, 1.0, open_low=True), "fraction of steps spent rising", 0.3)
+    div_factor: float = param(Real(0.0, open_low=True), "max / initial", 25.0)
+    final_div_factor: float = param(Real(0.0, open_low=True), "initial / final", 1e4)
+    anneal: str = param(Choice("cos", "linear"), "shape of each phase", "cos")
+    three_phase: bool = param(Bool(), "return to the initial value before the final anneal", False)
+    after: str = after_param()
+
+    def _phases(self) -> list[tuple[float, float, float]]:
+        initial = 1.0 / self.div_factor
+        final = initial / self.final_div_factor
+        rise_end = self.pct_start * self.steps - 1.0
+        last = float(self.steps - 1)
+        if self.three_phase:
+            return [
+                (rise_end, initial, 1.0),
+                (2.0 * rise_end, 1.0, initial),
+                (last, initial, final),
+            ]
+        return [(rise_end, initial, 1.0), (last, 1.0, final)]
+
+    def _check(self) -> None:
+        begin = 0.0
+        for end, _, _ in self._phases():
+            if not end > begin:
+                raise SpecError(
+                    "pct_start",
+                    f"leaves an empty phase: with steps={self.steps}, pct_start={self.pct_start:g}"
+                    " gives phase ends "
+                    + ", ".join(f"{e:g}" for e, _, _ in self._phases())
+                    + "; each must be greater than the previous (and than 0)",
+                )
+            begin = end
+
+    @property
+    def length(self) -> int:
+        return self.steps - 1
+
+    @property
+    def constant_from(self) -> int | None:
+        return self.steps - 1 if self.after == "hold" else None
+
+    def dense(self, ops, t):
+        # periodic: the whole cycle of `steps` updates repeats
+        if self.after == "periodic":
+            k = ops.float(ops.mod(t, self.steps))
+        else:
+            k = ops.float(self._position(ops, t, self.after))
+        phases = self._phases()
+        # the last phase also covers steps past its end; earlier phases take k <= their end
+        begin = phases[-2][0]
+        end, a, b = phases[-1]
+        out = _anneal(ops, a, b, ops.divide(k - begin, end - begin), self.anneal)
+        for i in range(len(phases) - 2, -1, -1):
+            begin = phases[i - 1][0] if i else 0.0
+            end, a, b = phases[i]
+            out = ops.where(
+                k <= end, _anneal(ops, a, b, ops.divide(k - begin, end - begin), self.anneal), out
+            )
+        return out
+
+    def peak(self) -> float:
+        # the final value exceeds the others when final_div_factor < 1
+        initial = 1.0 / self.div_factor
+        return max(1.0, initial, initial / self.final_div_factor)
+
+
+@node("sgdr")
+@frozen
+class SGDR(Schedule):
+    """Cosine annealing with warm restarts (Loshchilov & Hutter).
+
+    Cycle ``i`` lasts ``period * t_mul**i`` steps. Within it, at position ``p`` in [0, 1),
+    the value is ``end + (peak_i - end) * 0.5 * (1 + cos(pi * p ** k_decay))``. With
+    ``m_mul_applies_to = 'peak'`` (timm, the SGDR paper) ``peak_i = start * m_mul**i``;
+    with ``'range'`` (Keras CosineDecayRestarts) the span shrinks instead:
+    ``end + (start - end) * m_mul**i * ...``. After ``cycle_limit`` cycles the value is ``end``.
+
+    Restart steps come from exact integer arithmetic when ``t_mul`` is an integer (never
+    from ``floor(log(...))``, which misplaces restarts); a fractional ``t_mul`` accumulates
+    the cycle lengths in float64, exact for dyadic values such as 1.5.
+
+    ``cycle_index = 'log'`` reproduces timm's CosineLRScheduler and OneFlow's eager
+    CosineAnnealingWarmRestarts instead, rounding included: for ``t_mul != 1`` the cycle of
+    step ``k`` is ``floor(log(1 - k / period * (1 - t_mul)) / log(t_mul))`` in float64,
+    which puts some restarts one step late (``period = 1, t_mul = 3``: step 121 ends cycle
+    4 at ``end`` instead of restarting cycle 5).
+    """
+
+    period: int = param(POSITIVE_STEPS, "length of the first cycle, in steps")
+    t_mul: float = param(Real(1.0), "growth factor of each cycle's length", 1.0)
+    m_mul: float = param(UNIT, "decay factor of each cycle's peak, in (0, 1]", 1.0)
+    start: float = param(MULTIPLIER, "multiplier at the start of the first cycle", 1.0)
+    end: float = param(MULTIPLIER, "multiplier at the end of each cycle", 0.0)
+    m_mul_applies_to: str = param(Choice("peak", "range"), "what m_mul shrinks", "peak")
+    k_decay: float = param(Real(0.0, open_low=True), "exponent on the position (timm)", 1.0)
+    cycle_limit: int | None = param(Optional(POSITIVE_STEPS), "cycles before holding `end`", None)
+    cycle_index: str = param(
+        Choice("exact", "log"),
+        "how restarts are found: 'exact', or 'log' as timm and OneFlow round them",
+        "exact",
+    )
+
+    @functools.cached_property
+    def _bounds(self) -> tuple[int, ...]:
+        """For integral growth: every cycle's first step up to past 2**62 (at most 64):
+        steps past 2**53 arise from shifts ahead, nested ones included."""
+        starts, length = [0], self.period
+        while starts[-1] <= 2**62:
+            starts.append(min(starts[-1] + length, 2**63 - 1))  # the last one only ends
+            length *= int(self.t_mul)
+        return tuple(starts)
+
+    @functools.cached_property
+    def _log_bounds(self) -> tuple[int, ...]:
+        """For integral growth with ``cycle_index = 'log'``: the first step that timm's float
+        formula (:meth:`_log_index`, Python's ``math.log`` as timm calls it) puts in each
+        cycle. The formula is monotone in the step, so each is found by bisection between
+        the neighbouring exact bounds; a table makes every backend round alike."""
+        exact, out = self._bounds, [0]
+        for n in range(1, len(exact)):
+            if exact[n] > MAX_STEP:
+                out.append(exact[n])
+                continue
+            low, high = exact[n - 1] + 1, exact[n + 1] if n + 1 < len(exact) else 2 * MAX_STEP
+            while low < high:  # the first step in [low, high] whose index is >= n
+                mid = (low + high) // 2
+                low, high = (low, mid) if self._log_index(mid) >= n else (mid + 1, high)
+            out.append(low)
+        return tuple(out)
+
+    def _log_index(self, step: int) -> int:
+        """timm's cycle index of one step, in its order of operations."""
+        x = 1.0 - float(step) / self.period * (1.0 - self.t_mul)
+        return math.floor(math.log(x) / math.log(self.t_mul))
+
+    def _cycles(self, ops: Any, t: Any) -> tuple[Any, Any]:
+        """Cycle index of each step and the position in [0, 1) within that cycle."""
+        period, growth = self.period, self.t_mul
+        if growth == 1.0:
+            return ops.floor_divide(t, period), ops.divide(ops.float(ops.mod(t, period)), period)
+        if growth.is_integer():
+            bounds = self._bounds  # exact integers
+            found = self._log_bounds if self.cycle_index == "log" else bounds
+            # a step past the last bound (2**62) stays in the last cycle listed
+            cycle = ops.minimum(ops.searchsorted(found, t, side="right") - 1, len(bounds) - 2)
+            begin = ops.take(bounds, cycle)
+            return cycle, (ops.float(t) - begin) / (ops.take(bounds, cycle + 1) - begin)
+        # fractional growth: boundaries are real; the first step of cycle i is ceil(start(i)).
+        # Estimate i from the logarithm, then correct it against the boundaries themselves,
+        # so rounding in the logarithm cannot misplace a restart.
+        log_growth = math.log(growth)
+
+        def start(i: Any) -> Any:
+            return ops.divide(period * ops.expm1(i * log_growth), growth - 1.0)
+
+        k = ops.float(t)
+        if self.cycle_index == "log":
+            cycle = self._log_cycle(ops, t)
+        else:
+            cycle = ops.floor(
+                ops.divide(ops.log1p(ops.divide(k * (growth - 1.0), period)), log_growth)
+            )
+            cycle = ops.where(k < ops.ceil(start(cycle)), cycle - 1.0, cycle)
+            cycle = ops.where(k >= ops.ceil(start(cycle + 1.0)), cycle + 1.0, cycle)
+        begin = start(cycle)
+        return ops.to_int(cycle), (k - begin) / (start(cycle + 1.0) - begin)
+
+    def _log_cycle(self, ops: Any, t: Any) -> Any:
+        """timm's and OneFlow's cycle index (a float), in their order of operations."""
+        x = 1.0 - ops.divide(ops.float(t), self.period) * (1.0 - self.t_mul)
+        return ops.floor(ops.divide(ops.log(x), math.log(self.t_mul)))
+
+    def dense(self, ops, t):
+        cycle, p = self._cycles(ops, t)
+        c = ops.float(cycle)
+        position = p if self.k_decay == 1.0 else ops.power(p, self.k_decay)
+        wave = 0.5 * (1.0 + ops.cos(np.pi * position))
+        if self.m_mul_applies_to == "peak":
+            out = self.end + (self.start * ops.power(self.m_mul, c) - self.end) * wave
+        else:
+            out = self.end + (self.start - self.end) * ops.power(self.m_mul, c) * wave
+        if self.cycle_limit is not None:
+            out = ops.where(cycle >= self.cycle_limit, self.end, out)
+        return out
+
+    def peak(self) -> float:
+        return max(self.start, self.end)
+
+    @property
+    def constant_from(self) -> int | None:
+        """The first step of cycle ``cycle_limit`` (integral growth; None otherwise)."""
+        if self.cycle_limit is None or not self.t_mul.is_integer():
+            return None
+        if self.t_mul == 1.0:  # equal cycles (_bounds would list 2**53 / period of them)
+            end = self.period * self.cycle_limit
+            return end if end <= MAX_STEP else None
+        if self.cycle_index == "log":
+            return None  # the logarithm may place the last restart a step late
+        bounds = self._bounds
+        if self.cycle_limit >= len(bounds) or bounds[self.cycle_limit] > MAX_STEP:
+            return None
+        return bounds[self.cycle_limit]

@@ -1,0 +1,234 @@
+"""The schedule node: an immutable step -> multiplier function, and the registry of node types.
+
+A schedule maps ``k``, the 0-based count of completed optimizer updates, to a float64
+multiplier; update ``k`` uses ``s(k)``. ``s(k)`` with an int returns a float, ``s(steps)``
+with an int ndarray returns a float64 ndarray of the same shape, and both give identical
+values (the scalar path runs the same vectorized code).
+
+Adding a node type is one place: a frozen dataclass decorated with :func:`node`, whose
+fields are declared with :func:`~schedcore.fields.param`. The registry drives construction
+from dicts, serialization, validation and the generated reference docs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import numbers
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+
+from ..errors import SpecError, StepRangeError, describe
+from ..fields import MAX_STEP, Choice, Kind, build, declared, fields_to_data, validate_fields
+from .ops import NUMPY
+
+CHUNK = 1 << 16
+"""Vectorized evaluation runs in chunks of this many steps, keeping temporaries in cache."""
+
+MAX_DEPTH = 64
+"""Deepest nesting of nodes accepted from a document."""
+
+MAX_PEAK = 1e100
+"""Largest multiplier bound a schedule may have: with lrs and group factors bounded too,
+every lr stays finite."""
+
+NODE_TYPES: dict[str, type[Schedule]] = {}
+
+AFTER_MODES = ("hold", "periodic", "error")
+
+
+def after_param(default: str = "hold") -> Any:
+    from ..fields import param
+
+    return param(
+        Choice(*AFTER_MODES),
+        "past the end: 'hold' the last value, repeat 'periodic'ally, or raise an 'error'",
+        default,
+    )
+
+
+S = TypeVar("S", bound="type[Schedule]")
+
+
+def node(type_name: str) -> Callable[[S], S]:
+    """Register a frozen-dataclass schedule class under ``type_name``."""
+
+    def register(cls: S) -> S:
+        if type_name in NODE_TYPES:
+            raise RuntimeError(f"node type {type_name!r} registered twice")
+        cls.type_name = type_name
+        NODE_TYPES[type_name] = cls
+        return cls
+
+    return register
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """Base of every node. Subclasses implement :meth:`_eval` (or :meth:`expand`)."""
+
+    type_name: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        validate_fields(self)
+        self._check()
+        peak = self.peak()
+        if not (math.isfinite(peak) and peak <= MAX_PEAK):
+            raise SpecError("", f"values are unbounded (bound {peak:g}); reduce the factors")
+
+    # -- to implement -----------------------------------------------------------------
+    def _check(self) -> None:
+        """Cross-field validation; raise SpecError naming the field."""
+
+    def dense(self, ops: Any, t: Any) -> Any:
+        """The formula: multipliers at int64 steps ``t``, written against ``ops``
+        (:mod:`schedcore.schedules.ops`) so that numpy and every adapter evaluate the same
+        formula."""
+        return self.expansion.dense(ops, t)
+
+    def _eval(self, t: np.ndarray, ordered: bool) -> np.ndarray:
+        """Multipliers at int64 steps ``t`` (1-D, all >= 0) with numpy. ``ordered``: t is
+        non-decreasing. Combinators override it to pass fast paths down to their children."""
+        if self.is_derived:
+            return self.expansion._eval(t, ordered)
+        return self.dense(NUMPY, t)
+
+    def expand(self) -> Schedule:
+        """For derived nodes: the equivalent tree of primitive nodes."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _eval or expand")
+
+    def peak(self) -> float:
+        """An upper bound of the multiplier over all steps."""
+        return self.expansion.peak()
+
+    @property
+    def length(self) -> int | None:
+        """Steps after which the node's past-the-end rule applies (None: it never ends)."""
+        return None
+
+    @property
+    def constant_from(self) -> int | None:
+        """A step from which the value no longer changes: ``s(k) == s(constant_from)`` for
+        every ``k >= constant_from``. None when it keeps changing or no such step is known
+        (a conservative answer: a node may settle earlier than it says)."""
+        return self.expansion.constant_from if self.is_derived else None
+
+    # -- shared machinery -------------------------------------------------------------
+    @functools.cached_property
+    def expansion(self) -> Schedule:
+        return self.expand()
+
+    @property
+    def is_derived(self) -> bool:
+        return type(self).expand is not Schedule.expand
+
+    def children(self) -> tuple[Schedule, ...]:
+        """The direct child schedules, in field order."""
+        out: list[Schedule] = []
+        for f in declared(self):
+            out.extend(_schedules_in(getattr(self, f.name)))
+        return tuple(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data: ``{"type": name, field: value, ...}`` with every field explicit."""
+        return {"type": self.type_name, **fields_to_data(self)}
+
+    def __call__(self, steps: Any) -> Any:
+        if isinstance(steps, (numbers.Integral, np.integer)) and not isinstance(steps, bool):
+            return float(self._eval(_as_steps(np.array([int(steps)]), "step"), True)[0])
+        array = np.asarray(steps)
+        if array.ndim == 0:
+            raise TypeError(f"steps must be an int or an int array, got {describe(steps)}")
+        flat = _as_steps(array.reshape(-1), "steps")
+        out = np.empty(flat.shape[0], dtype=np.float64)
+        for lo in range(0, flat.shape[0], CHUNK):
+            chunk = flat[lo : lo + CHUNK]
+            ordered = bool(chunk.shape[0] < 2 or np.all(chunk[1:] >= chunk[:-1]))
+            out[lo : lo + CHUNK] = self._eval(chunk, ordered)
+        return out.reshape(array.shape)
+
+    def _position(self, ops: Any, t: Any, mode: str, wrap: bool = True) -> Any:
+        """The step a finite node evaluates its formula at, by its past-the-end ``mode``.
+
+        ``hold`` clamps at the end; ``periodic`` wraps modulo the length (or, with
+        ``wrap=False``, leaves the step as is, for formulas that are periodic by themselves);
+        ``error`` raises :class:`StepRangeError` for a step past the end (backends that
+        cannot raise inside a compiled graph hold instead).
+        """
+        end = self.length
+        assert end is not None
+        if mode == "periodic":
+            return ops.mod(t, end) if wrap else t
+        if mode == "hold" or not ops.can_raise:
+            return ops.minimum(t, end)
+        if t.shape[0] and int(t.max()) > end:
+            raise StepRangeError(
+                f"{self.type_name}: step {int(t.max())} is past its end ({end} steps) "
+                "and after = 'error'"
+            )
+        return t
+
+
+def _as_steps(array: np.ndarray, what: str) -> np.ndarray:
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{what} must be integers (0-based update counts), got dtype {array.dtype}")
+    if array.shape[0]:
+        low, high = int(array.min()), int(array.max())
+        if low < 0:
+            raise StepRangeError(f"{what} must be >= 0, got {low}")
+        if high > MAX_STEP:
+            raise StepRangeError(f"{what} must be <= 2**53, got {high}")
+    return array.astype(np.int64, copy=False)
+
+
+def _schedules_in(value: Any) -> list[Schedule]:
+    if isinstance(value, Schedule):
+        return [value]
+    if isinstance(value, tuple):
+        return [s for v in value for s in _schedules_in(v)]
+    if dataclasses.is_dataclass(value):
+        return [s for f in declared(value) for s in _schedules_in(getattr(value, f.name))]
+    return []
+
+
+class NodeKind(Kind):
+    """A child schedule: a :class:`Schedule` or its dict form."""
+
+    accepts = "a schedule (a table with a 'type')"
+
+    def coerce(self, value: Any, path: str) -> Schedule:
+        if isinstance(value, Schedule):
+            return value
+        return from_dict(value, path)
+
+    def to_data(self, value: Any) -> dict[str, Any]:
+        return value.to_dict()
+
+
+_depth = 0
+
+
+def from_dict(data: Any, path: str = "") -> Schedule:
+    """Build a schedule from its dict form; errors name the path of the offending field."""
+    global _depth
+    if not isinstance(data, dict):
+        raise SpecError(path, f"must be a schedule table with a 'type', got {describe(data)}")
+    kind = data.get("type")
+    if not isinstance(kind, str) or kind not in NODE_TYPES:
+        where = f"{path}.type" if path else "type"
+        if "type" not in data:
+            raise SpecError(where, "is required; node types: " + ", ".join(sorted(NODE_TYPES)))
+        raise SpecError(
+            where, f"unknown node type {describe(kind)}; accepted: " + ", ".join(sorted(NODE_TYPES))
+        )
+    if _depth >= MAX_DEPTH:
+        raise SpecError(path, f"schedules nest deeper than {MAX_DEPTH} levels")
+    _depth += 1
+    try:
+        fields = {k: v for k, v in data.items() if k != "type"}
+        return build(NODE_TYPES[kind], fields, path)
+    finally:
+        _depth -= 1

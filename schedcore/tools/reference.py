@@ -1,0 +1,56 @@
+"""The recipe reference, generated from the node registry: one section per node type."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+from ..fields import declared
+from ..schedules.node import NODE_TYPES, Schedule
+
+_MISSING = dataclasses.MISSING
+
+
+def _default(f: dataclasses.Field) -> str:
+    if f.default is _MISSING:
+        return "required"
+    value = f.default
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if value is None or value == ():
+        return "omitted"
+    return repr(value)
+
+
+def node_section(cls: type[Schedule]) -> str:
+    doc = inspect.cleandoc(cls.__doc__ or "").strip()
+    lines = [
+        f"### `{cls.type_name}`",
+        "",
+        doc,
+        "",
+        "| field | accepts | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    for f in declared(cls):
+        kind = f.metadata["kind"]
+        lines.append(f"| `{f.name}` | {kind.accepts} | {_default(f)} | {f.metadata['doc']} |")
+    return "\n".join(lines)
+
+
+def reference_markdown() -> str:
+    """Markdown for every registered node type, in registry order."""
+    head = (
+        "# Schedule reference\n\n"
+        "Generated from schedcore's node registry (`python -m schedcore.tools.reference`): every "
+        "node type a recipe's `schedule` may use, its formula, and its fields. Every node is "
+        "a multiplier of the base lr; `k` is the 0-based count of completed optimizer "
+        "updates, and update `k` uses `s(k)`.\n"
+    )
+    return head + "\n" + "\n\n".join(node_section(cls) for cls in NODE_TYPES.values()) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(reference_markdown(), end="")
