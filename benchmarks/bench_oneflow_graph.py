@@ -1,4 +1,4 @@
-"""Per-iteration time of an nn.Graph train step with schedcore's lowered lr scheduler, against
+"""Per-iteration time of an nn.Graph train step with schedcore's planned lr scheduler, against
 the same step with the native OneFlow scheduler of the same shape written by hand.
 
 Two cases, each a small conv net trained with SGD on the CPU:
@@ -7,7 +7,7 @@ Two cases, each a small conv net trained with SGD on the CPU:
 - ``layered lrs``: the seed's three groups (features, pool, classifier) at lr_scale 1, 0.1,
   0.01 of one base lr, the same schedule; by hand, the same groups with ``lr_scale``.
 
-The lowered scheduler is OneFlow's own: the script first checks that both produce the same
+The planned scheduler is OneFlow's own: the script first checks that both produce the same
 Graph conf (the serialized ``LearningRateDecayConf``), then times interleaved blocks of steps
 and keeps each side's best block. Target: ours / native <= 1.05 (1.0 within noise).
 Run in the OneFlow venv: ``python benchmarks/bench_oneflow_graph.py`` (``--quick`` for a

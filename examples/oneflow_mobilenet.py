@@ -3,7 +3,7 @@
 ``features`` (the backbone) trains at 1e-3, ``pool`` at 1e-4 and ``classifier`` at 1e-5, all
 following warmup + cosine decay. Eager mode takes absolute per-group lrs and an exact
 scheduler (OneFlow's eager optimizers ignore ``lr_scale``); Graph mode compiles the schedule
-into the job: the recipe is lowered to OneFlow's graph-capable schedulers, and the groups
+into the job: the recipe is planned as OneFlow's graph-capable schedulers, and the groups
 share one base lr with an ``lr_scale`` each (1, 0.1, 0.01), as the seed does by hand. Data are
 generated; everything runs on the CPU.
 
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> dict[str, list[list[float]]]:
     parser.add_argument("--json", action="store_true", help="print the applied lrs as JSON last")
     args = parser.parse_args(argv)
     recipe = sc.load(RECIPE)
-    print("lowering for nn.Graph:")
+    print("plan for nn.Graph:")
     print(so.explain_lowering(recipe))
     out = {"eager": train_eager(recipe, args.steps), "graph": train_graph(recipe, args.steps)}
     if args.json:

@@ -41,6 +41,7 @@ from .schedules.families import (
     OneMinusSqrt,
     Polynomial,
     Step,
+    Tanh,
 )
 from .schedules.node import NODE_TYPES, Schedule, from_dict
 from .schedules.piecewise import PiecewiseConstant, PiecewiseInterpolate
@@ -61,6 +62,7 @@ multistep = MultiStep
 inverse_sqrt = InverseSqrt
 inverse_time = InverseTime
 noam = Noam
+tanh = Tanh
 piecewise_constant = PiecewiseConstant
 piecewise_interpolate = PiecewiseInterpolate
 cyclic = Cyclic
@@ -138,6 +140,7 @@ __all__ = [
     "sgdr",
     "shift",
     "step",
+    "tanh",
     "warmup",
     "wsd",
 ]

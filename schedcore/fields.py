@@ -1,9 +1,12 @@
-"""Typed parameters of schedule nodes.
+"""Typed fields: the one place where a user value is checked.
 
-Each node field declares a *kind* that coerces and validates a user value (raising
-:class:`~schedcore.errors.SpecError` with the field's path), renders the value back to
-plain data, and describes itself for the generated docs. One declaration drives
-construction, serialization, validation and documentation.
+Each field of a value object (a schedule node, a phase, the training horizon, a group rule)
+is declared with :func:`param` and a *kind* that coerces and validates a user value
+(raising :class:`~schedcore.errors.SpecError` with the field's path, what was given and
+what is accepted), renders the value back to plain data, and describes itself for the
+generated docs. :class:`Declared` runs the validation at construction; the importers call
+the same kinds on a source's arguments. One declaration drives construction,
+serialization, validation and documentation.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ class Int(Kind):
             self.accepts = "a positive integer"
         elif low == 0 and high == MAX_STEP:
             self.accepts = "a non-negative integer"
+        elif high == MAX_STEP:
+            self.accepts = f"an integer >= {low}"
         else:
             self.accepts = f"an integer in [{low}, {high}]"
 
@@ -58,7 +63,7 @@ class Int(Kind):
         integral = isinstance(value, numbers.Integral)
         try:
             whole = integral or (math.isfinite(float(value)) and float(value).is_integer())
-        except OverflowError:  # e.g. a Fraction beyond float range
+        except (OverflowError, ValueError):  # a Fraction beyond float range, Decimal('sNaN')
             whole = False
         if not whole:
             raise self.fail(path, value)
@@ -88,7 +93,7 @@ class Real(Kind):
             raise self.fail(path, value)
         try:
             number = float(value)
-        except OverflowError:  # an int beyond float range
+        except (OverflowError, ValueError):  # an int beyond float range, Decimal('sNaN')
             raise self.fail(path, value) from None
         if not math.isfinite(number):
             raise self.fail(path, value)
@@ -194,10 +199,29 @@ def declared(cls_or_obj: Any) -> list[dataclasses.Field[Any]]:
 
 
 def validate_fields(obj: Any) -> None:
-    """Coerce every declared field of a frozen dataclass in place (called from __post_init__)."""
+    """Coerce every declared field of a frozen dataclass in place (see :class:`Declared`)."""
     for f in declared(obj):
         value = getattr(obj, f.name)
         object.__setattr__(obj, f.name, f.metadata["kind"].coerce(value, f.name))
+
+
+@dataclasses.dataclass(frozen=True)
+class Declared:
+    """Base of the frozen dataclasses whose fields are declared with :func:`param`.
+
+    Construction coerces and validates every declared field in declaration order (a
+    :class:`~schedcore.errors.SpecError` names the field, the value given and what is
+    accepted), then calls :meth:`_check`, the hook for rules that involve several fields.
+    Subclasses are ``@dataclasses.dataclass(frozen=True)`` and implement only ``_check``.
+    """
+
+    def __post_init__(self) -> None:
+        validate_fields(self)
+        self._check()
+
+    def _check(self) -> None:
+        """Cross-field validation (and defaults derived from other fields); raise
+        SpecError naming the field. Runs after every declared field is valid."""
 
 
 def fields_to_data(obj: Any) -> dict[str, Any]:

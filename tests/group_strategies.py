@@ -1,7 +1,7 @@
 """Hypothesis strategies for parameter tables and group policies, plus a reference resolver.
 
 The reference (``expected``) is an independent, deliberately naive reading of the rules in
-``schedcore/policy.py``: per parameter, the matching rules; per facet, the highest priority
+``schedcore/groups/policy.py``: per parameter, the matching rules; per facet, the highest priority
 decides and two different values at that priority are a conflict. It collects *every*
 problem, so a test can demand that resolve() raises exactly when there is one and that its
 message names one of them:
@@ -22,6 +22,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from schedcore.groups.policy import FACETS
 from schedcore.groups.table import Param, ParamTable
 
 MODULES = ("emb", "enc.layer.0", "enc.layer.1", "enc.layer.2", "enc.layer.11", "head", "pool")
@@ -257,9 +258,6 @@ class ExpectedErrors(Exception):
 
     def matches(self, message: str) -> bool:
         return any(all(w in message for w in e.words) for e in self.errors)
-
-
-FACETS = ("lr", "weight_decay", "frozen", "schedule", "layer_decay")
 
 
 def expected(

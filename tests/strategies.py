@@ -11,9 +11,10 @@ always binds. Parameters stay in realistic but varied ranges (steps mostly small
 10**6; multipliers in [0, 10]) so values stay finite; extreme values are the business of
 ``test_fuzz_recipes.py``.
 
-Coverage guard: :data:`NODE_STRATEGIES` has one entry per registered node type, and
-``test_schedule_properties.py`` asserts ``set(NODE_STRATEGIES) == set(NODE_TYPES)``, so a
-newly registered node type fails the suite until it gets a strategy here.
+Each node type's strategy is part of its entry in the test catalog (``tests/catalog``);
+this module assembles them into trees and recipes. :data:`NODE_STRATEGIES` has one entry per
+cataloged type, and ``catalog/test_catalog.py`` asserts that every registered node type is
+cataloged, so a new node type fails the suite until it has an entry (with its strategy).
 
 The module is importable on Python 3.10 (the OneFlow venv) and needs only numpy,
 hypothesis and schedcore.
@@ -30,6 +31,16 @@ import numpy as np
 from hypothesis import strategies as st
 
 import schedcore
+from catalog import CATALOG, Draw
+from catalog.common import (
+    AFTER_ALL,
+    AFTER_SAFE,
+    CYCLES,
+    FRACTION,
+    STEPS,
+    with_hold,
+)
+from catalog.common import floats as _floats
 from schedcore.fields import MAX_STEP
 
 __all__ = [
@@ -47,134 +58,12 @@ __all__ = [
     "short_forms",
     "steps_arrays",
     "trainings",
+    "with_hold",
 ]
 
 Strategy = st.SearchStrategy
 
-# -- scalar building blocks ------------------------------------------------------------------
-
-#: positive step counts: mostly small, sometimes up to 10**6
-STEPS = st.one_of(st.integers(1, 20), st.integers(1, 2_000), st.integers(1, 10**6))
-#: non-negative step counts
-COUNTS = st.one_of(st.integers(0, 20), st.integers(0, 2_000), st.integers(0, 10**6))
-#: per-epoch and repeat factors: smaller, so nested lengths stay far below 2**53
-FACTORS = st.one_of(st.integers(1, 10), st.integers(1, 1_000))
-
-
-@functools.cache
-def _floats(low: float, high: float) -> Strategy[float]:
-    return st.floats(low, high, allow_nan=False, allow_infinity=False, allow_subnormal=False)
-
-
-#: multipliers in [0, 10], with the common exact values over-represented
-MULT = st.one_of(st.sampled_from([0.0, 1.0, 0.5, 0.1, 1e-3]), _floats(0.0, 10.0))
-#: strictly positive multipliers
-POSITIVE = st.one_of(st.sampled_from([1.0, 0.5, 0.1, 1e-3]), _floats(1e-6, 10.0))
-#: factors in (0, 1]
-UNIT = st.one_of(st.sampled_from([1.0, 0.5, 0.1]), _floats(0.01, 1.0))
-#: fractions in [0, 1]
-FRACTION = st.one_of(st.sampled_from([0.0, 1.0, 0.1]), _floats(0.0, 1.0))
-#: exponents in (0, 4]
-EXPONENT = st.one_of(st.just(1.0), _floats(0.25, 4.0))
-CYCLES = st.one_of(st.sampled_from([0.5, 1.0, 2.0]), _floats(0.1, 4.0))
-#: SGDR growth: 1 (plain restarts), dyadic and integer values, and general reals >= 1
-T_MUL = st.one_of(st.sampled_from([1.0, 1.5, 2.0, 3.0]), _floats(1.0, 4.0), _floats(1.0, 1.001))
-#: shift offsets: small both ways, and occasionally far ahead (2**53) or far behind
-OFFSETS = st.one_of(
-    st.integers(-1_000, 1_000),
-    st.integers(-(10**6), 10**6),
-    st.sampled_from([1, -1, MAX_STEP, -(2**40)]),
-)
-
-AFTER_SAFE = ("hold", "periodic")
-AFTER_ALL = ("hold", "periodic", "error")
-
-
-def _node(
-    type_name: str, required: dict[str, Strategy[Any]], optional: dict[str, Strategy[Any]] | None
-) -> Strategy[dict[str, Any]]:
-    """A node dict: the required fields always, each optional field present or left out
-    (so defaults are exercised)."""
-    return st.fixed_dictionaries({"type": st.just(type_name), **required}, optional=optional or {})
-
-
-# -- leaf node types -------------------------------------------------------------------------
-
-
-def _anneal(type_name: str, after: Strategy[str], **extra: Strategy[Any]) -> Strategy[dict]:
-    return _node(type_name, {"steps": STEPS}, {"start": MULT, "end": MULT, "after": after, **extra})
-
-
-@st.composite
-def _multistep(draw: Any, after: Strategy[str]) -> dict[str, Any]:
-    milestones = sorted(draw(st.lists(COUNTS, min_size=1, max_size=6)))
-    out: dict[str, Any] = {"type": "multistep", "milestones": milestones}
-    if draw(st.booleans()):
-        out["gamma"] = draw(st.one_of(st.just(0.1), _floats(0.01, 2.0)))
-    return out
-
-
-@st.composite
-def _piecewise_constant(draw: Any, after: Strategy[str]) -> dict[str, Any]:
-    bounds = sorted(draw(st.lists(COUNTS, min_size=1, max_size=5, unique=True)))
-    values = draw(st.lists(MULT, min_size=len(bounds) + 1, max_size=len(bounds) + 1))
-    out: dict[str, Any] = {"type": "piecewise_constant", "boundaries": bounds, "values": values}
-    if draw(st.booleans()):
-        out["change"] = draw(st.sampled_from(["at", "after"]))
-    return out
-
-
-@st.composite
-def _piecewise_interpolate(draw: Any, after: Strategy[str]) -> dict[str, Any]:
-    steps = sorted(draw(st.lists(COUNTS, min_size=1, max_size=5, unique=True)))
-    values = draw(st.lists(MULT, min_size=len(steps), max_size=len(steps)))
-    out: dict[str, Any] = {"type": "piecewise_interpolate", "steps": steps, "values": values}
-    if draw(st.booleans()):
-        out["interpolation"] = draw(st.sampled_from(["linear", "cosine"]))
-    if draw(st.booleans()):
-        mode = draw(after)
-        out["after"] = "hold" if mode == "periodic" and steps[-1] == 0 else mode
-    return out
-
-
-@st.composite
-def _onecycle(draw: Any, after: Strategy[str]) -> dict[str, Any]:
-    steps = draw(st.one_of(st.integers(2, 50), st.integers(2, 10**6)))
-    three = draw(st.booleans())
-    # phase ends pct*steps - 1 (> 0), [2*(pct*steps - 1)], steps - 1 must increase
-    low = 1.0 / steps
-    high = (steps + 1) / (2 * steps) if three else 1.0
-    pct = low + draw(_floats(0.05, 0.95)) * (high - low)
-    out: dict[str, Any] = {"type": "onecycle", "steps": steps, "pct_start": pct}
-    optional = {
-        "div_factor": st.one_of(st.just(25.0), _floats(0.1, 100.0)),
-        "final_div_factor": st.one_of(st.just(1e4), _floats(0.01, 1e5)),
-        "anneal": st.sampled_from(["cos", "linear"]),
-        "after": after,
-    }
-    for key, strategy in optional.items():
-        if draw(st.booleans()):
-            out[key] = draw(strategy)
-    if three or draw(st.booleans()):
-        out["three_phase"] = three
-    return out
-
-
-@st.composite
-def _wsd(draw: Any, after: Strategy[str]) -> dict[str, Any]:
-    return draw(
-        _node(
-            "wsd",
-            {"stable": COUNTS, "decay": STEPS},
-            {
-                "warmup": COUNTS,
-                "warmup_shape": st.sampled_from(["linear", "cosine"]),
-                "decay_shape": st.sampled_from(["linear", "cosine", "1-sqrt"]),
-                "end": FRACTION,
-                "cycles": CYCLES,
-            },
-        )
-    )
+# -- node types: each type's strategy lives in its catalog entry (tests/catalog) -------------------
 
 
 def _after(allow_after_error: bool) -> Strategy[str]:
@@ -183,161 +72,19 @@ def _after(allow_after_error: bool) -> Strategy[str]:
 
 @functools.cache
 def _leaves(allow_after_error: bool) -> dict[str, Strategy[dict[str, Any]]]:
-    after = _after(allow_after_error)
-    return {
-        "constant": _node("constant", {}, {"value": MULT}),
-        "linear": _anneal("linear", after),
-        "cosine": _anneal(
-            "cosine", after, cycles=CYCLES, exponent=EXPONENT, restarts=st.booleans()
-        ),
-        # polynomial has one more past-the-end mode: Keras' stretching decay
-        "polynomial": _anneal(
-            "polynomial", st.one_of(after, st.just("stretch")), power=_floats(0.0, 5.0)
-        ),
-        "geometric": _node(
-            "geometric", {"steps": STEPS}, {"start": POSITIVE, "end": POSITIVE, "after": after}
-        ),
-        "one_minus_sqrt": _anneal("one_minus_sqrt", after),
-        "exponential": _node(
-            "exponential",
-            {"rate": UNIT},
-            {"every": STEPS, "staircase": st.booleans(), "start": MULT},
-        ),
-        "step": _node("step", {"every": STEPS}, {"gamma": UNIT}),
-        "multistep": _multistep(after),
-        "inverse_sqrt": _node("inverse_sqrt", {"timescale": STEPS}, {}),
-        "inverse_time": _node(
-            "inverse_time",
-            {"rate": _floats(0.0, 10.0)},
-            {"every": STEPS, "staircase": st.booleans()},
-        ),
-        "noam": _node(
-            "noam",
-            {
-                "d_model": st.one_of(st.sampled_from([512, 768]), st.integers(1, 8192)),
-                "warmup": STEPS,
-            },
-            {"factor": MULT},
-        ),
-        "piecewise_constant": _piecewise_constant(after),
-        "piecewise_interpolate": _piecewise_interpolate(after),
-        "cyclic": _node(
-            "cyclic",
-            {"low": MULT, "high": MULT, "up": STEPS},
-            {
-                "down": st.one_of(st.none(), STEPS),
-                "mode": st.sampled_from(["triangular", "triangular2", "exp_range"]),
-                "gamma": st.one_of(st.just(1.0), _floats(0.9, 1.0)),
-            },
-        ),
-        "onecycle": _onecycle(after),
-        "sgdr": _node(
-            "sgdr",
-            {"period": STEPS},
-            {
-                "t_mul": T_MUL,
-                "m_mul": UNIT,
-                "start": MULT,
-                "end": MULT,
-                "m_mul_applies_to": st.sampled_from(["peak", "range"]),
-                "k_decay": EXPONENT,
-                "cycle_limit": st.one_of(st.none(), st.integers(1, 50)),
-                "cycle_index": st.sampled_from(["exact", "log"]),
-            },
-        ),
-        "wsd": _wsd(after),
-    }
-
-
-# -- combinators -----------------------------------------------------------------------------
-
-
-def _length(child: dict[str, Any]) -> int | None:
-    return schedcore.from_dict(child).length
-
-
-@st.composite
-def _sequence(draw: Any, children: Strategy[dict], allow_after_error: bool) -> dict[str, Any]:
-    phases = draw(st.lists(children, min_size=1, max_size=4))
-    out = []
-    for i, child in enumerate(phases):
-        phase: dict[str, Any] = {"schedule": child}
-        own = _length(child)
-        last = i == len(phases) - 1
-        # a phase may leave out `steps` when its schedule has a (moderate) length of its own;
-        # the last phase may always leave it out
-        may_omit = (last and (own is None or own <= 10**12)) or (
-            own is not None and 1 <= own <= 10**6
-        )
-        if not may_omit or draw(st.booleans()):
-            phase["steps"] = draw(STEPS)
-        if draw(st.booleans()):
-            phase["clock"] = draw(st.sampled_from(["local", "global"]))
-        out.append(phase)
-    return {"type": "sequence", "phases": out}
-
-
-def _with_hold(data: Any) -> Any:
-    """A schedule dict with every ``after = "error"`` turned into ``"hold"``."""
-    if isinstance(data, dict):
-        return {k: ("hold" if k == "after" else _with_hold(v)) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_with_hold(v) for v in data]
-    return data
-
-
-@st.composite
-def _warmup(draw: Any, children: Strategy[dict], allow_after_error: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "warmup", "schedule": draw(children), "steps": draw(STEPS)}
-    prefix = draw(st.sampled_from([None, True, False]))
-    if prefix is not None:
-        out["prefix"] = prefix
-    if allow_after_error:
-        # the warmup evaluates its schedule where it hands over (step 0, or `steps` without
-        # prefix) when it is built; a schedule with after = "error" must be defined there
-        try:
-            schedcore.from_dict(out["schedule"])(0 if prefix in (None, True) else out["steps"])
-        except schedcore.StepRangeError:
-            out["schedule"] = _with_hold(out["schedule"])
-    shape = draw(st.sampled_from([None, "linear", "cosine", "exponential", "constant"]))
-    if shape is not None:
-        out["shape"] = shape
-    if shape == "exponential":
-        out["start_factor"] = draw(st.one_of(st.just(0.01), _floats(1e-3, 1.0)))
-    elif draw(st.booleans()):
-        out["start_factor"] = draw(FRACTION)
-    return out
-
-
-@st.composite
-def _clamp(draw: Any, children: Strategy[dict], allow_after_error: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "clamp", "schedule": draw(children)}
-    which = draw(st.sampled_from(["min", "max", "both"]))
-    low, high = sorted([draw(MULT), draw(MULT)])
-    if which in ("min", "both"):
-        out["min"] = low
-    if which in ("max", "both"):
-        out["max"] = high
-    return out
+    draw = Draw(_after(allow_after_error), allow_after_error, st.nothing())
+    return {name: e.strategy(draw) for name, e in CATALOG.items() if not e.combinator}
 
 
 def _combinators(
     children: Strategy[dict], allow_after_error: bool
 ) -> dict[str, Strategy[dict[str, Any]]]:
-    return {
-        "sequence": _sequence(children, allow_after_error),
-        "warmup": _warmup(children, allow_after_error),
-        "product": _node("product", {"schedules": st.lists(children, min_size=1, max_size=3)}, {}),
-        "scale": _node("scale", {"schedule": children, "factor": MULT}, {}),
-        "clamp": _clamp(children, allow_after_error),
-        "shift": _node("shift", {"schedule": children, "offset": OFFSETS}, {}),
-        "repeat": _node("repeat", {"schedule": children, "period": STEPS}, {}),
-        "per_epoch": _node("per_epoch", {"schedule": children, "steps_per_epoch": FACTORS}, {}),
-    }
+    draw = Draw(_after(allow_after_error), allow_after_error, children)
+    return {name: e.strategy(draw) for name, e in CATALOG.items() if e.combinator}
 
 
-LEAF_TYPES = tuple(_leaves(False))
-COMBINATOR_TYPES = tuple(_combinators(st.nothing(), False))
+LEAF_TYPES = tuple(name for name, e in CATALOG.items() if not e.combinator)
+COMBINATOR_TYPES = tuple(name for name, e in CATALOG.items() if e.combinator)
 
 
 def _node_strategy_factory(type_name: str) -> Callable[..., Strategy[dict[str, Any]]]:

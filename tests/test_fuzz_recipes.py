@@ -9,7 +9,8 @@ TypeError, ZeroDivisionError, RecursionError, OverflowError, a numpy RuntimeWarn
 fails the test. numpy warnings are turned into errors around every check.
 
 Sources: the bundled BERT example (TOML, as a dict and as text), recipes from
-``strategies.recipes()``, and hand-written seeds naming every node type. Mutations are a
+``strategies.recipes()``, and hand-written seeds naming every node type (one per type, in
+its entry of the test catalog, ``tests/catalog``). Mutations are a
 deterministic sweep (every path x every garbage value, deletions, unknown keys, type swaps)
 plus hypothesis-driven random mutation chains.
 """
@@ -35,6 +36,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import schedcore
+from catalog import seeds
 from schedcore import NODE_TYPES, SpecError, StepRangeError
 from schedcore.schedules.node import MAX_DEPTH
 from strategies import MAX_STEP, NODE_STRATEGIES, recipes
@@ -290,47 +292,9 @@ def sweep(doc: dict[str, Any], table: Any, values: list[Any] | None = None) -> d
 
 
 def every_node_trees() -> dict[str, dict[str, Any]]:
-    """One hand-written schedule tree per node type (deterministic seeds)."""
-    leaf = {"type": "cosine", "steps": 100, "end": 0.1, "after": "periodic"}
-    trees = {
-        "constant": {"type": "constant", "value": 0.5},
-        "linear": {"type": "linear", "steps": 50, "start": 1.0, "end": 0.0},
-        "cosine": leaf,
-        "polynomial": {"type": "polynomial", "steps": 30, "power": 2.0, "after": "error"},
-        "geometric": {"type": "geometric", "steps": 40, "start": 1.0, "end": 0.01},
-        "one_minus_sqrt": {"type": "one_minus_sqrt", "steps": 20},
-        "exponential": {"type": "exponential", "rate": 0.9, "every": 10, "staircase": True},
-        "step": {"type": "step", "every": 30, "gamma": 0.5},
-        "multistep": {"type": "multistep", "milestones": [10, 20, 20], "gamma": 0.5},
-        "inverse_sqrt": {"type": "inverse_sqrt", "timescale": 100},
-        "inverse_time": {"type": "inverse_time", "rate": 0.5, "every": 10},
-        "noam": {"type": "noam", "d_model": 512, "warmup": 400, "factor": 2.0},
-        "piecewise_constant": {
-            "type": "piecewise_constant", "boundaries": [10, 20], "values": [1.0, 0.5, 0.1],
-        },
-        "piecewise_interpolate": {
-            "type": "piecewise_interpolate", "steps": [0, 10, 50], "values": [0.0, 1.0, 0.1],
-            "interpolation": "cosine",
-        },
-        "cyclic": {"type": "cyclic", "low": 0.1, "high": 1.0, "up": 20, "mode": "exp_range",
-                   "gamma": 0.99},
-        "onecycle": {"type": "onecycle", "steps": 1000, "pct_start": 0.25, "three_phase": True},
-        "sgdr": {"type": "sgdr", "period": 10, "t_mul": 2.0, "m_mul": 0.5, "cycle_limit": 5},
-        "wsd": {"type": "wsd", "warmup": 10, "stable": 100, "decay": 50, "decay_shape": "1-sqrt"},
-        "sequence": {"type": "sequence", "phases": [
-            {"schedule": {"type": "linear", "steps": 10, "start": 0.0, "end": 1.0}},
-            {"schedule": leaf, "steps": 200, "clock": "global"},
-        ]},
-        "warmup": {"type": "warmup", "schedule": leaf, "steps": 10, "shape": "exponential",
-                   "start_factor": 0.01, "prefix": False},
-        "product": {"type": "product", "schedules": [leaf, {"type": "constant", "value": 2.0}]},
-        "scale": {"type": "scale", "schedule": leaf, "factor": 3.0},
-        "clamp": {"type": "clamp", "schedule": leaf, "min": 0.2, "max": 0.9},
-        "shift": {"type": "shift", "schedule": leaf, "offset": -5},
-        "repeat": {"type": "repeat", "schedule": leaf, "period": 60},
-        "per_epoch": {"type": "per_epoch", "schedule": leaf, "steps_per_epoch": 39},
-    }  # fmt: skip
-    return trees
+    """One hand-written schedule tree per node type (deterministic seeds): each type's seed
+    lives in its entry of the test catalog (tests/catalog)."""
+    return seeds()
 
 
 NODE_SEEDS = every_node_trees()

@@ -23,6 +23,7 @@ from schedcore.examples import BERT_PARAMS, BERT_RECIPE
 from schedcore.groups.policy import GroupPolicy, lint_pattern
 from schedcore.groups.resolve import Resolution, resolve
 from schedcore.groups.table import Param, ParamTable
+from schedcore.groups.walk import ModuleParam, module_tags, table_from_modules
 from schedcore.recipe import Recipe, load
 from schedcore.tools.cli import main
 
@@ -735,6 +736,42 @@ def test_malformed_files(tmp_path):
     with pytest.raises(SpecError) as info:
         ParamTable.load(tmp_path / "missing.csv")
     assert "cannot read" in str(info.value)
+
+
+# -- walking a model ----------------------------------------------------------------------
+
+
+def test_walk_names_tags_and_ties_alike_for_every_framework():
+    """The one walk every adapter uses: dotted names, the tag rules, tied weights."""
+    entries = [
+        ModuleParam("enc", "Linear", "weight", 1, (4, 4), True),
+        ModuleParam("enc", "Linear", "bias", 2, (4,), True),
+        ModuleParam("enc", "Linear", "biased", 3, (4,), True),
+        ModuleParam("lstm", "LSTM", "bias_ih_l0", 4, (8,), True),
+        ModuleParam("ln", "LlamaRMSNorm", "weight", 5, (4,), True),
+        ModuleParam("bn", "Custom", "weight", 6, (4,), False, is_norm=True),
+        ModuleParam("emb", "Embedding", "weight", 7, (10, 4), True, is_embedding=True),
+        ModuleParam("module.head", "Linear", "weight", 7, (10, 4), True),  # tied to emb
+        ModuleParam("emb", "Embedding", "weight", 7, (10, 4), True),  # reached twice
+        ModuleParam("", "", "scale", 8, (), True),  # a bare variable: no module known
+    ]
+    table, ids = table_from_modules(entries, canonical=lambda n: n.removeprefix("module."))
+    rows = {p.name: p for p in table}
+    assert list(rows) == [
+        "enc.weight", "enc.bias", "enc.biased", "lstm.bias_ih_l0", "ln.weight", "bn.weight",
+        "emb.weight", "scale",
+    ]  # fmt: skip
+    assert rows["enc.weight"].tags == {"type:Linear"}
+    assert rows["enc.bias"].tags == {"type:Linear", "bias"}
+    assert rows["enc.biased"].tags == {"type:Linear"}
+    assert rows["lstm.bias_ih_l0"].tags == {"type:LSTM", "bias"}
+    assert rows["ln.weight"].tags == {"type:LlamaRMSNorm", "norm"}
+    assert rows["bn.weight"].tags == {"type:Custom", "norm"} and not rows["bn.weight"].trainable
+    assert rows["emb.weight"].tags == {"type:Embedding", "embedding"}
+    assert rows["emb.weight"].aliases == ("head.weight",)
+    assert rows["scale"].tags == frozenset() and rows["scale"].shape == ()
+    assert ids == dict(zip(rows, range(1, 9), strict=True))  # each name's tensor id
+    assert module_tags(entries[3]) == rows["lstm.bias_ih_l0"].tags
 
 
 # -- the command line ---------------------------------------------------------------------

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import schedcore
-import strategies
+from catalog import CATALOG
 from schedcore import NODE_TYPES, StepRangeError
 from schedcore.schedules.node import CHUNK
 from strategies import (
@@ -33,6 +33,7 @@ from strategies import (
     schedule_dicts,
     schedules,
     steps_arrays,
+    with_hold,
 )
 
 # SCHEDCORE_EXAMPLES scales the example budget up for a long local or nightly run
@@ -322,10 +323,8 @@ def test_step_arguments_are_checked():
 
 # -- after = "error" -----------------------------------------------------------------------------
 
-ERROR_CAPABLE = (
-    "linear", "cosine", "polynomial", "geometric", "one_minus_sqrt",
-    "piecewise_interpolate", "onecycle",
-)  # fmt: skip
+#: the node types with an ``after`` field (their catalog entries say how to build them)
+ERROR_CAPABLE = tuple(name for name, e in CATALOG.items() if e.after_error is not None)
 
 
 @st.composite
@@ -353,7 +352,7 @@ def error_mode_schedules(draw):
 def test_after_error_raises_past_the_end_and_not_before(case, data):
     s, d, length = case
     assert s.length == length
-    hold = schedcore.from_dict(strategies._with_hold(d))
+    hold = schedcore.from_dict(with_hold(d))
     inside = np.concatenate(
         [[0, length], data.draw(st.lists(st.integers(0, length), max_size=20))]
     ).astype(np.int64)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from schedcore.port.keras_bert import calc_train_steps, from_keras_bert
 
+from .adam_warmup import AdamWarmup
 from .ops import KerasOps, keras_ops
 from .optimizer import (
-    AdamWarmup,
     Plan,
     RecipeAdamW,
     RecipeOptimizerMixin,
@@ -18,7 +18,7 @@ from .optimizer import (
     optimizer,
     optimizer_class,
 )
-from .schedule import RecipeSchedule, lower, schedule
+from .schedule import RecipeSchedule, evaluate, schedule
 from .table import canonical, is_norm, param_table, tags_for
 
 __all__ = [
@@ -31,10 +31,10 @@ __all__ = [
     "RecipeSchedule",
     "calc_train_steps",
     "canonical",
+    "evaluate",
     "from_keras_bert",
     "is_norm",
     "keras_ops",
-    "lower",
     "optimizer",
     "optimizer_class",
     "param_table",

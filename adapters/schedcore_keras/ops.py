@@ -188,22 +188,20 @@ class KerasOps:
     def to_int(self, x: Any) -> Any:
         return ops.cast(x, self.int_dtype)
 
-    def piecewise(
-        self, t: Any, bounds: Sequence[int], pieces: Sequence[Callable[[Any], Any]]
-    ) -> Any:
+    def piecewise(self, t: Any, bounds: Sequence[int], piece: Callable[[int, Any], Any]) -> Any:
         """For one step (``t`` of static shape ``()`` or ``(1,)``, what a schedule evaluates
         in a train step) only the piece the step falls in runs (a switch), so a many-phase
         sequence costs about what one phase does. Otherwise, and for two pieces (where a
-        switch costs more than it saves), every piece runs and ``where`` selects, as in
-        the core."""
-        if len(pieces) > 2 and tuple(t.shape) in ((), (1,)):
+        switch costs more than it saves), every piece runs and ``where`` selects."""
+        count = len(bounds) + 1
+        if count > 2 and tuple(t.shape) in ((), (1,)):
             index = ops.cast(ops.reshape(self.searchsorted(bounds, t, side="right"), ()), "int32")
             if self._case is not None:
-                return self._case(index, [functools.partial(piece, t) for piece in pieces])
-            return ops.switch(index, list(pieces), t)
-        out = pieces[0](t)
-        for bound, piece in zip(bounds, pieces[1:], strict=True):
-            out = self.where(t >= bound, piece(t), out)
+                return self._case(index, [functools.partial(piece, i, t) for i in range(count)])
+            return ops.switch(index, [functools.partial(piece, i) for i in range(count)], t)
+        out = piece(0, t)
+        for i, bound in enumerate(bounds, start=1):
+            out = self.where(t >= bound, piece(i, t), out)
         return out
 
 

@@ -14,10 +14,11 @@ from schedcore.errors import describe
 from .ops import keras_ops
 
 
-def lower(node: sc.Schedule, step: Any) -> Any:
+def evaluate(node: sc.Schedule, step: Any) -> Any:
     """``node``'s multiplier at ``step`` (one step, or an array of steps: update counts,
     >= 0), as a float64 tensor of the same shape (float32 on JAX without 64-bit mode): the
-    core's formula, evaluated with :class:`~schedcore_keras.ops.KerasOps`."""
+    core's formula, evaluated with :class:`~schedcore_keras.ops.KerasOps` (a tensor, so it
+    runs inside compiled train steps)."""
     o = keras_ops()
     return node.dense(o, o.steps(step))
 
@@ -40,7 +41,7 @@ class RecipeSchedule(keras.optimizers.schedules.LearningRateSchedule):
         self.lr = float(lr)
 
     def __call__(self, step: Any) -> Any:
-        return ops.cast(lower(self.schedule, step) * self.lr, "float32")
+        return ops.cast(evaluate(self.schedule, step) * self.lr, "float32")
 
     def get_config(self) -> dict[str, Any]:
         return {"schedule": self.schedule.to_dict(), "lr": self.lr}

@@ -13,7 +13,8 @@ from typing import Any
 
 import keras
 
-from schedcore import Param, ParamTable
+from schedcore import ParamTable
+from schedcore.groups.walk import ModuleParam, is_norm_class, module_tags, table_from_modules
 
 NORM_TYPES: tuple[type, ...] = tuple(
     getattr(keras.layers, name)
@@ -39,28 +40,57 @@ def canonical(path: str) -> str:
 def is_norm(layer: Any) -> bool:
     """Every Keras norm layer, and any layer class whose name contains ``Norm`` (a user's
     ``RMSNorm``, keras-hub's ``...LayerNorm``)."""
-    return isinstance(layer, NORM_TYPES) or "Norm" in type(layer).__name__
+    return isinstance(layer, NORM_TYPES) or is_norm_class(type(layer).__name__)
+
+
+def variable_entry(variable: Any, layer: Any = None) -> ModuleParam:
+    """A Keras variable as the core's model walk sees it: named by its dotted path, owned
+    by ``layer`` (None: not known, so only its own name tags it)."""
+    module, _, local = canonical(variable.path).rpartition(".")
+    return ModuleParam(
+        module,
+        "" if layer is None else type(layer).__name__,
+        local,
+        id(variable),
+        tuple(int(d) for d in variable.shape),
+        bool(variable.trainable),
+        layer is not None and isinstance(layer, NORM_TYPES),
+        layer is not None and isinstance(layer, EMBEDDING_TYPES),
+    )
 
 
 def tags_for(layer: Any, variable: Any) -> frozenset[str]:
-    """``type:<LayerClass>``, plus ``norm``, ``embedding`` and ``bias`` where they apply."""
-    tags = {f"type:{type(layer).__name__}"}
-    if is_norm(layer):
-        tags.add("norm")
-    if isinstance(layer, EMBEDDING_TYPES):
-        tags.add("embedding")
-    if variable.name == "bias":
-        tags.add("bias")
-    return frozenset(tags)
+    """The core's tags (:func:`schedcore.groups.walk.module_tags`) of ``variable`` in
+    ``layer``: ``type:<LayerClass>``, plus ``norm``, ``embedding`` and ``bias`` where they
+    apply."""
+    return module_tags(variable_entry(variable, layer))
 
 
-def variable_row(variable: Any, tags: frozenset[str] = frozenset()) -> Param:
-    """One table row for a Keras variable (``tags`` from its layer, when known)."""
-    if not tags and variable.name == "bias":
-        tags = frozenset({"bias"})
-    return Param(
-        canonical(variable.path), tuple(int(d) for d in variable.shape), variable.trainable, tags
-    )
+def variables_table(
+    variables: Any, owners: dict[int, Any] | None = None
+) -> tuple[ParamTable, dict[str, Any]]:
+    """The table of ``variables`` (in order, each once) and a map from canonical name to
+    variable; ``owners`` maps ``id(variable)`` to the layer that tags it."""
+    owners = owners or {}
+    entries: list[ModuleParam] = []
+    by_id: dict[int, Any] = {}
+    paths: dict[str, Any] = {}
+    for variable in variables:
+        if id(variable) in by_id:
+            continue
+        entry = variable_entry(variable, owners.get(id(variable)))
+        other = paths.setdefault(entry.full_name, variable)
+        if other is not variable:
+            layer = owners.get(id(variable))
+            raise ValueError(
+                f"two variables have the path {variable.path!r} (layer "
+                f"{getattr(layer, 'name', '?')!r} and another); give the layers unique names "
+                "so that every variable has its own path"
+            )
+        by_id[id(variable)] = variable
+        entries.append(entry)
+    table, ids = table_from_modules(entries)
+    return table, {name: by_id[key] for name, key in ids.items()}
 
 
 def param_table(model: Any) -> tuple[ParamTable, dict[str, Any]]:
@@ -76,23 +106,9 @@ def param_table(model: Any) -> tuple[ParamTable, dict[str, Any]]:
             f"model {getattr(model, 'name', model)!r} has no variables yet: build it first "
             "(call it on a batch, or model.build(input_shape)), then make the optimizer"
         )
-    owner: dict[int, Any] = {}
+    owners: dict[int, Any] = {}
     for layer in model._flatten_layers(include_self=True, recursive=True):
         for variable in getattr(layer, "_trainable_variables", ()):
-            owner.setdefault(id(variable), layer)
-    rows: dict[str, Param] = {}
-    variables: dict[str, Any] = {}
-    for variable in model.weights:
-        layer = owner.pop(id(variable), None)
-        if layer is None:  # not a parameter, or already seen (a shared weight)
-            continue
-        row = variable_row(variable, tags_for(layer, variable))
-        if row.name in rows:
-            raise ValueError(
-                f"two variables have the path {variable.path!r} (layer {layer.name!r} and "
-                "another); give the layers unique names so that every variable has its own "
-                "path"
-            )
-        rows[row.name] = row
-        variables[row.name] = variable
-    return ParamTable(tuple(rows.values())), variables
+            owners.setdefault(id(variable), layer)
+    params = [v for v in model.weights if id(v) in owners]  # not state such as moving means
+    return variables_table(params, owners)

@@ -1,5 +1,6 @@
 """schedcore for OneFlow: eager param_groups and an exact scheduler; for nn.Graph, a recipe
-lowered to OneFlow's graph-capable schedulers."""
+planned as OneFlow's graph-capable schedulers (the plan is framework-free:
+:mod:`schedcore.port.oneflow`; this package constructs it)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import oneflow as flow
 from oneflow import nn
 
 from schedcore import Recipe
+from schedcore.port.oneflow import LOWERABLE, NOT_LOWERABLE, GraphPlan, NotLowerable, plan
 
 from .graph import (
     GraphOptimizer,
@@ -18,7 +20,6 @@ from .graph import (
     optimizers_from,
 )
 from .groups import groups_from, param_groups
-from .lowering import LOWERABLE, NOT_LOWERABLE, Lowering, NotLowerable, lower
 from .scheduler import RecipeLR, scheduler
 from .table import is_norm, param_table
 
@@ -42,7 +43,7 @@ __all__ = [
     "LOWERABLE",
     "NOT_LOWERABLE",
     "GraphOptimizer",
-    "Lowering",
+    "GraphPlan",
     "NotLowerable",
     "RecipeLR",
     "build",
@@ -51,9 +52,9 @@ __all__ = [
     "graph_optimizers",
     "groups_from",
     "is_norm",
-    "lower",
     "optimizers_from",
     "param_groups",
     "param_table",
+    "plan",
     "scheduler",
 ]

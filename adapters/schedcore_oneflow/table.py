@@ -8,7 +8,7 @@ import oneflow as flow
 from oneflow import nn
 
 from schedcore import ParamTable
-from schedcore.groups.table import is_norm_class, table_from_tensors
+from schedcore.groups.walk import is_norm_class, table_from_tensors
 
 NORM_TYPES: tuple[type[nn.Module], ...] = tuple(
     getattr(nn, name)

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from schedcore import ParamTable
-from schedcore.groups.table import is_norm_class, table_from_tensors
+from schedcore.groups.walk import is_norm_class, table_from_tensors
 
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 """Prefixes added by DistributedDataParallel / DataParallel and by torch.compile."""

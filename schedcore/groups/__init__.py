@@ -1,1 +1,2 @@
-"""Parameter groups: the parameter table, the declarative policy, and its resolution."""
+"""Parameter groups: the parameter table (and the model walk that fills it), the declarative
+policy, and its resolution."""

@@ -14,6 +14,7 @@ unless a rule of higher priority decides that facet (so the order of the rules n
 from __future__ import annotations
 
 import dataclasses
+import enum
 import fnmatch
 import re
 import warnings
@@ -24,6 +25,7 @@ from ..fields import (
     FACTOR_MAX,
     LR_RANGE,
     Bool,
+    Declared,
     Int,
     Kind,
     ListOf,
@@ -32,14 +34,26 @@ from ..fields import (
     Record,
     build,
     param,
-    validate_fields,
 )
 
 frozen = dataclasses.dataclass(frozen=True)
 
 FACETS = ("lr", "weight_decay", "frozen", "schedule", "layer_decay")
+"""What a rule or the defaults can decide for a parameter."""
 _GLOB_CHARS = set("*?[")
 _REGEX_ONLY = set("\\()+^$|{}")
+
+
+class How(enum.IntEnum):
+    """How an effect decides a facet (an int, so that the resolver keeps it in arrays)."""
+
+    UNSET = 0
+    """Nothing decides it: the base lr, the optimizer's weight decay, the default schedule."""
+    SET = 1
+    """The value itself: an absolute ``lr`` or ``weight_decay``, or the ``frozen`` flag, the
+    ``schedule`` name, the ``layer_decay`` rate."""
+    SCALE = 2
+    """A multiplier: ``lr_mult`` of the base lr, ``wd_mult`` of the default weight decay."""
 
 
 class Strings(Kind):
@@ -62,6 +76,44 @@ class Strings(Kind):
 
     def to_data(self, value: tuple[str, ...]) -> list[str]:
         return list(value)
+
+
+class Dims(ListOf):
+    """Numbers of dimensions: one integer or a list of them (stored as a tuple)."""
+
+    def __init__(self) -> None:
+        super().__init__(Int(0, 64))
+        self.accepts = "an integer in [0, 64] or a list of them"
+
+    def coerce(self, value: Any, path: str) -> tuple[int, ...]:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = (value,)
+        return super().coerce(value, path)
+
+
+class GlobIds(Kind):
+    """Explicit layer ids: a table ``{glob = id}`` (stored as a tuple of pairs, in order)."""
+
+    accepts = "a table of glob = id"
+
+    def coerce(self, value: Any, path: str) -> tuple[tuple[str, int], ...]:
+        if isinstance(value, dict):
+            pairs = list(value.items())
+        elif isinstance(value, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in value):
+            pairs = list(value)
+        else:
+            raise self.fail(path, value)
+        out = []
+        for glob, layer in pairs:
+            where = f"{path}.{glob}"
+            problem = lint_pattern(glob, "glob") if isinstance(glob, str) else "is not a glob"
+            if problem:
+                raise SpecError(where, problem)
+            out.append((glob, Int(0).coerce(layer, where)))
+        return tuple(out)
+
+    def to_data(self, value: tuple[tuple[str, int], ...]) -> dict[str, int]:
+        return dict(value)
 
 
 class Pattern(Kind):
@@ -124,7 +176,7 @@ def _regex_to_glob_hint(text: str) -> str:
 
 
 @frozen
-class Selector:
+class Selector(Declared):
     """Which parameters a rule applies to. Every criterion given must hold; within a
     criterion, any listed item may match. Names are the canonical dotted names (and the
     aliases of tied parameters)."""
@@ -135,16 +187,13 @@ class Selector:
     contains: tuple[str, ...] = param(Strings("substring"), "substrings of the name", ())
     name: tuple[str, ...] = param(Strings("name"), "exact names", ())
     tags: tuple[str, ...] = param(Strings("tag"), "tags (any of)", ())
-    ndim: tuple[int, ...] = param(ListOf(Int(0, 64)), "accepted numbers of dimensions", ())
+    ndim: tuple[int, ...] = param(Dims(), "accepted numbers of dimensions", ())
     shape: tuple[int, ...] | None = param(Optional(ListOf(Int(0))), "exact shape", None)
     layers: tuple[int, ...] | None = param(
         Optional(ListOf(Int(0), min_len=2, max_len=2)), "layer-id range [first, last]", None
     )
 
-    def __post_init__(self) -> None:
-        if isinstance(self.ndim, int) and not isinstance(self.ndim, bool):
-            object.__setattr__(self, "ndim", (self.ndim,))
-        validate_fields(self)
+    def _check(self) -> None:
         if not any(getattr(self, f.name) not in ((), None) for f in dataclasses.fields(self)):
             raise SpecError(
                 "",
@@ -162,7 +211,7 @@ class Selector:
 
 
 @frozen
-class Defaults:
+class Defaults(Declared):
     """Settings for every trainable parameter, below all rules."""
 
     lr: float | None = param(Optional(Real(*LR_RANGE)), "absolute lr", None)
@@ -172,14 +221,13 @@ class Defaults:
     weight_decay: float | None = param(Optional(Real(0.0, FACTOR_MAX)), "weight decay", None)
     schedule: str | None = param(Optional(Pattern("name")), "named schedule", None)
 
-    def __post_init__(self) -> None:
-        validate_fields(self)
+    def _check(self) -> None:
         if self.lr is not None and self.lr_mult is not None:
             raise SpecError("lr_mult", "give lr or lr_mult, not both")
 
 
 @frozen
-class Rule:
+class Rule(Declared):
     """A selector and the facets it sets."""
 
     name: str = param(Pattern("name"), "the rule's name, used in reports")
@@ -202,8 +250,7 @@ class Rule:
         Optional(Real(0.0, 1.0, open_low=True)), "lr x rate ** (max_id - id)", None
     )
 
-    def __post_init__(self) -> None:
-        validate_fields(self)
+    def _check(self) -> None:
         if self.lr is not None and self.lr_mult is not None:
             raise SpecError("lr_mult", "give lr or lr_mult, not both")
         if self.weight_decay is not None and self.wd_mult is not None:
@@ -216,16 +263,17 @@ class Rule:
             )
 
     def effects(self) -> dict[str, Any]:
-        """Facet -> ('abs'|'mult', value) or value, for the facets this rule sets."""
+        """Facet -> effect, for the facets this rule sets: ``(How.SET | How.SCALE, value)``
+        for ``lr`` and ``weight_decay``, the value itself for the others."""
         out: dict[str, Any] = {}
         if self.lr is not None:
-            out["lr"] = ("abs", self.lr)
+            out["lr"] = (How.SET, self.lr)
         elif self.lr_mult is not None:
-            out["lr"] = ("mult", self.lr_mult)
+            out["lr"] = (How.SCALE, self.lr_mult)
         if self.weight_decay is not None:
-            out["weight_decay"] = ("abs", self.weight_decay)
+            out["weight_decay"] = (How.SET, self.weight_decay)
         elif self.wd_mult is not None:
-            out["weight_decay"] = ("mult", self.wd_mult)
+            out["weight_decay"] = (How.SCALE, self.wd_mult)
         for facet in ("frozen", "schedule", "layer_decay"):
             if getattr(self, facet) is not None:
                 out[facet] = getattr(self, facet)
@@ -233,29 +281,15 @@ class Rule:
 
 
 @frozen
-class Layers:
+class Layers(Declared):
     """How to read a parameter's layer id: a regex capture, plus explicit ids by glob."""
 
     pattern: str | None = param(Optional(Pattern("regex")), "regex whose group 1 is the id", None)
     offset: int = param(Int(-1000, 1000), "added to the captured id", 0)
-    ids: Any = dataclasses.field(default=(), metadata={"doc": "table of glob = id"})
+    ids: tuple[tuple[str, int], ...] = param(GlobIds(), "table of glob = id", ())
     max_id: int | None = param(Optional(Int(0)), "the top layer id (default: the largest)", None)
 
-    def __post_init__(self) -> None:
-        ids = self.ids
-        if isinstance(ids, dict):
-            items = []
-            for glob, value in ids.items():
-                problem = lint_pattern(glob, "glob") if isinstance(glob, str) else "is not a glob"
-                if problem:
-                    raise SpecError(f"ids.{glob}", problem)
-                items.append((glob, Int(0).coerce(value, f"ids.{glob}")))
-            object.__setattr__(self, "ids", tuple(items))
-        elif not isinstance(ids, tuple) or not all(
-            isinstance(i, tuple) and len(i) == 2 and isinstance(i[0], str) for i in ids
-        ):
-            raise SpecError("ids", f"must be a table of glob = id, got {describe(ids)}")
-        validate_fields(self)
+    def _check(self) -> None:
         if self.pattern is not None and re.compile(self.pattern).groups < 1:
             raise SpecError("pattern", f"needs a capture group for the id, got {self.pattern!r}")
         if self.pattern is None and not self.ids:

@@ -8,6 +8,7 @@ fraction of a second.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import fnmatch
 import re
 from collections.abc import Iterator, Mapping
@@ -15,14 +16,25 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 
 from ..errors import SpecError
-from .policy import GroupPolicy, Selector
+from .policy import FACETS, GroupPolicy, How, Selector
 from .table import Param, ParamTable
 
 DEFAULT_SCHEDULE = "default"
-FACETS = ("lr", "weight_decay", "frozen", "schedule", "layer_decay")
-_DEFAULTS = -2  # source index of the defaults table
-_UNSET = -1  # no rule and no default: the base value
 _LOWEST = np.iinfo(np.int64).min
+
+
+class Source(enum.IntEnum):
+    """Who decided a facet of a row when no rule did; a rule is its index in the policy
+    (>= 0), so one int64 array holds every row's source."""
+
+    DEFAULTS = -2
+    """The ``groups.defaults`` table."""
+    BASE = -1
+    """Nothing: the base value (base lr, optimizer weight decay, default schedule)."""
+
+
+def _decided_by_rule(source: np.ndarray) -> np.ndarray:
+    return source >= 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,13 +179,28 @@ class _Rows:
 
 @dataclasses.dataclass
 class _Facet:
-    """Per-row winner of one facet: priority, source (rule index, _DEFAULTS or _UNSET),
-    kind (0 unset, 1 absolute or set, 2 multiplier) and numeric value."""
+    """Per-row winner of one facet: its priority, its :class:`Source` (or rule index),
+    how it decides (a :class:`~schedcore.groups.policy.How`) and its numeric value."""
 
     priority: np.ndarray
     source: np.ndarray
-    kind: np.ndarray
+    how: np.ndarray
     value: np.ndarray
+
+    @classmethod
+    def unset(cls, n: int) -> _Facet:
+        return cls(
+            np.full(n, _LOWEST, np.int64),
+            np.full(n, Source.BASE.value, np.int64),
+            np.full(n, How.UNSET.value, np.int8),
+            np.zeros(n),
+        )
+
+    def sets(self) -> np.ndarray:
+        return self.how == How.SET.value
+
+    def scales(self) -> np.ndarray:
+        return self.how == How.SCALE.value
 
 
 def resolve(
@@ -256,13 +283,14 @@ def _describe_selector(sel: Selector) -> str:
 
 
 def _encode(facet: str, effect: object, schedule_names: list[str]) -> tuple[int, float]:
-    """A facet effect as (kind, value): kind 1 absolute/set, 2 multiplier."""
+    """A facet effect as numbers for the arrays: ``(How, value)``; a schedule is the index
+    of its name."""
     if facet in ("lr", "weight_decay"):
         how, value = effect  # type: ignore[misc]
-        return (1 if how == "abs" else 2), float(value)
+        return int(how), float(value)
     if facet == "schedule":
-        return 1, float(schedule_names.index(str(effect)))
-    return 1, float(effect)  # frozen (bool) and layer_decay (rate)
+        return How.SET.value, float(schedule_names.index(str(effect)))
+    return How.SET.value, float(effect)  # frozen (bool) and layer_decay (rate)
 
 
 def _default_effect(facet: str, policy: GroupPolicy) -> object:
@@ -271,28 +299,25 @@ def _default_effect(facet: str, policy: GroupPolicy) -> object:
         return None
     if facet == "lr":
         return (
-            ("abs", d.lr)
+            (How.SET, d.lr)
             if d.lr is not None
-            else ("mult", d.lr_mult)
+            else (How.SCALE, d.lr_mult)
             if d.lr_mult is not None
             else None
         )
     if facet == "weight_decay":
-        return None if d.weight_decay is None else ("abs", d.weight_decay)
+        return None if d.weight_decay is None else (How.SET, d.weight_decay)
     if facet == "schedule":
         return d.schedule
     return None
 
 
 def _decide_facet(facet, policy, masks, rows, schedule_names) -> _Facet:
-    n = len(rows.names)
-    state = _Facet(
-        np.full(n, _LOWEST, np.int64), np.full(n, _UNSET), np.zeros(n, np.int8), np.zeros(n)
-    )
+    state = _Facet.unset(len(rows.names))
     default = _default_effect(facet, policy)
     if default is not None:
-        state.kind[:], state.value[:] = _encode(facet, default, schedule_names)
-        state.source[:] = _DEFAULTS
+        state.how[:], state.value[:] = _encode(facet, default, schedule_names)
+        state.source[:] = Source.DEFAULTS.value
     # A tie only matters at the priority that decides: a conflict stays pending until a
     # higher-priority rule overrides that row, so the outcome does not depend on rule order.
     pending: dict[int, SpecError] = {}
@@ -300,9 +325,9 @@ def _decide_facet(facet, policy, masks, rows, schedule_names) -> _Facet:
         effect = rule.effects().get(facet)
         if effect is None:
             continue
-        kind, value = _encode(facet, effect, schedule_names)
-        clash = mask & (state.priority == rule.priority) & (state.source >= 0)
-        clash &= (state.kind != kind) | (state.value != value)
+        how, value = _encode(facet, effect, schedule_names)
+        clash = mask & (state.priority == rule.priority) & _decided_by_rule(state.source)
+        clash &= (state.how != how) | (state.value != value)
         for i in np.flatnonzero(clash):
             if int(i) not in pending:
                 other = policy.rules[state.source[i]]
@@ -316,7 +341,7 @@ def _decide_facet(facet, policy, masks, rows, schedule_names) -> _Facet:
         better = np.flatnonzero(mask & (state.priority < rule.priority))
         state.priority[better] = rule.priority
         state.source[better] = r
-        state.kind[better] = kind
+        state.how[better] = how
         state.value[better] = value
         for i in better:
             pending.pop(int(i), None)
@@ -328,7 +353,7 @@ def _decide_facet(facet, policy, masks, rows, schedule_names) -> _Facet:
 def _show(facet: str, effect: object) -> str:
     if facet in ("lr", "weight_decay"):
         how, value = effect  # type: ignore[misc]
-        return f"{'x' if how == 'mult' else ''}{value:g}"
+        return f"{'x' if how == How.SCALE else ''}{value:g}"
     return repr(effect)
 
 
@@ -378,10 +403,10 @@ class _Values:
 
 def _values(policy, facets, rows: _Rows, base_lr: float, schedule_names) -> _Values:
     f = facets
-    frozen = ((f["frozen"].kind == 1) & (f["frozen"].value == 1.0)) | ~rows.trainable
-    lr = np.where(f["lr"].kind == 1, f["lr"].value, base_lr)
-    lr = np.where(f["lr"].kind == 2, base_lr * f["lr"].value, lr)
-    decayed = (f["layer_decay"].kind == 1) & ~frozen
+    frozen = (f["frozen"].sets() & (f["frozen"].value == 1.0)) | ~rows.trainable
+    lr = np.where(f["lr"].sets(), f["lr"].value, base_lr)
+    lr = np.where(f["lr"].scales(), base_lr * f["lr"].value, lr)
+    decayed = f["layer_decay"].sets() & ~frozen
     if decayed.any():
         missing = np.flatnonzero(decayed & (rows.layer < 0))
         if missing.shape[0]:
@@ -410,8 +435,8 @@ def _values(policy, facets, rows: _Rows, base_lr: float, schedule_names) -> _Val
             )
         lr[index] = lr[index] * factor
     wd_state = f["weight_decay"]
-    wd = np.where(wd_state.kind == 1, wd_state.value, np.nan)
-    scaled = np.flatnonzero((wd_state.kind == 2) & ~frozen)
+    wd = np.where(wd_state.sets(), wd_state.value, np.nan)
+    scaled = np.flatnonzero(wd_state.scales() & ~frozen)
     if scaled.shape[0]:
         default = policy.defaults.weight_decay if policy.defaults is not None else None
         if default is None:
@@ -422,7 +447,7 @@ def _values(policy, facets, rows: _Rows, base_lr: float, schedule_names) -> _Val
             )
         wd[scaled] = default * wd_state.value[scaled]
     schedule = np.where(
-        f["schedule"].kind == 1, f["schedule"].value, schedule_names.index(DEFAULT_SCHEDULE)
+        f["schedule"].sets(), f["schedule"].value, schedule_names.index(DEFAULT_SCHEDULE)
     ).astype(np.int64)
     return _Values(lr, wd, schedule, frozen, decayed)
 
@@ -494,7 +519,18 @@ class _Decisions(Mapping[str, Decision]):
 def _source_name(policy: GroupPolicy, source: int) -> str:
     if source >= 0:
         return f"rule {policy.rules[source].name!r}"
-    return "defaults" if source == _DEFAULTS else "(base)"
+    return "defaults" if source == Source.DEFAULTS else "(base)"
+
+
+def _distinct_pairs(group: np.ndarray, source: np.ndarray, rules: int) -> list[tuple[int, int]]:
+    """The distinct ``(group, source)`` pairs of parallel arrays, sorted, in one numpy pass:
+    each pair is packed into one integer, ``group * width + (source - Source.DEFAULTS)``,
+    where ``width`` counts the possible sources (the rules, the defaults and the base)."""
+    lowest = int(Source.DEFAULTS)
+    width = rules - lowest
+    packed = np.unique(group * width + (source - lowest))
+    groups, offsets = np.divmod(packed, width)
+    return list(zip(groups.tolist(), (offsets + lowest).tolist(), strict=True))
 
 
 def _merge(policy, rows: _Rows, facets, v: _Values, base_lr: float, schedule_names) -> Resolution:
@@ -512,14 +548,10 @@ def _merge(policy, rows: _Rows, facets, v: _Values, base_lr: float, schedule_nam
     provenance: list[dict[str, tuple[str, ...]]] = [{} for _ in starts]
     for facet in ("lr", "layer_decay", "weight_decay", "schedule"):
         keep = v.decayed[members] if facet == "layer_decay" else np.ones(members.shape[0], bool)
-        # distinct (group, source) pairs in one pass; sources are >= -2
-        pairs = np.unique(
-            group_of[keep] * (len(policy.rules) + 2) + facets[facet].source[members][keep] + 2
-        )
-        for pair in pairs.tolist():
-            g, source = divmod(pair, len(policy.rules) + 2)
+        sources = facets[facet].source[members][keep]
+        for g, source in _distinct_pairs(group_of[keep], sources, len(policy.rules)):
             provenance[g].setdefault(facet, ())
-            provenance[g][facet] += (_source_name(policy, source - 2),)
+            provenance[g][facet] += (_source_name(policy, source),)
     for prov in provenance:
         for facet, names in prov.items():
             prov[facet] = tuple(sorted(names))

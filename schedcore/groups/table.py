@@ -2,8 +2,8 @@
 
 Each row is one parameter (one tensor): its canonical dotted name, shape, whether it is
 trainable, tags derived from its module type (``norm``, ``bias``, ``embedding``, ...)
-and aliases (other names of a tied tensor). Adapters fill it from a model; here it comes
-from plain data: JSON, CSV or Python.
+and aliases (other names of a tied tensor). Adapters fill it from a model through
+:mod:`schedcore.groups.walk`; here it comes from plain data: JSON, CSV or Python.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import dataclasses
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -211,110 +211,3 @@ def _fast_row(value: dict[str, Any]) -> Param | None:
     ):
         return Param(name, shape, trainable, frozenset(tags), tuple(aliases))
     return None
-
-
-# -- filling the table from a framework's modules -------------------------------------------
-
-
-class ModuleParam(NamedTuple):
-    """One (module, parameter) pair as an adapter sees it while walking a model.
-
-    ``tensor_id`` identifies the tensor (``id(tensor)``): a tensor reached under several
-    names is a tied weight. ``is_norm`` / ``is_embedding`` are the framework's own type
-    checks (``isinstance`` against its norm and embedding classes).
-    """
-
-    module_name: str
-    module_class: str
-    local_name: str
-    tensor_id: int
-    shape: tuple[int, ...]
-    requires_grad: bool
-    is_norm: bool = False
-    is_embedding: bool = False
-
-
-def is_norm_class(class_name: str) -> bool:
-    """Whether a module class counts as a norm by its name alone: any class whose name
-    contains ``Norm`` (``RMSNorm``, ``LlamaRMSNorm``, ``T5LayerNorm``, a user's ``MyNorm``)."""
-    return "Norm" in class_name
-
-
-def module_tags(entry: ModuleParam) -> frozenset[str]:
-    """Tags of a parameter from its module: ``type:<Class>``; ``norm`` for the framework's
-    norm classes and any class named ``*Norm*``; ``embedding``; ``bias`` for a parameter
-    named ``bias`` or ``bias_*`` (LSTM's ``bias_ih_l0``)."""
-    tags = {f"type:{entry.module_class}"}
-    if entry.is_norm or is_norm_class(entry.module_class):
-        tags.add("norm")
-    if entry.is_embedding:
-        tags.add("embedding")
-    if entry.local_name == "bias" or entry.local_name.startswith("bias_"):
-        tags.add("bias")
-    return frozenset(tags)
-
-
-def table_from_modules(
-    entries: Iterable[ModuleParam], canonical: Callable[[str], str] | None = None
-) -> tuple[ParamTable, dict[str, int]]:
-    """The parameter table of a model walked as ``(module, parameter)`` entries, and the
-    ``tensor_id`` of each canonical name.
-
-    Entries come in the model's order, every module under every name it is reachable by.
-    A tensor reached under several names (tied weights) is one row: its first name is
-    canonical, the others are aliases. ``canonical`` rewrites each full dotted name (for
-    example to strip wrapper prefixes such as ``module.``).
-    """
-    rows: dict[int, dict[str, Any]] = {}
-    for e in entries:
-        full = f"{e.module_name}.{e.local_name}" if e.module_name else e.local_name
-        if canonical is not None:
-            full = canonical(full)
-        row = rows.get(e.tensor_id)
-        if row is None:
-            rows[e.tensor_id] = {
-                "name": full,
-                "shape": tuple(e.shape),
-                "trainable": bool(e.requires_grad),
-                "tags": module_tags(e),
-                "aliases": [],
-            }
-        elif full != row["name"] and full not in row["aliases"]:
-            row["aliases"].append(full)
-    table = ParamTable(
-        tuple(
-            Param(r["name"], r["shape"], r["trainable"], r["tags"], tuple(r["aliases"]))
-            for r in rows.values()
-        )
-    )
-    return table, {r["name"]: key for key, r in rows.items()}
-
-
-def table_from_tensors(
-    walk: Iterable[tuple[str, Any, str, Any]],
-    norm_types: tuple[type, ...],
-    embedding_types: tuple[type, ...],
-    canonical: Callable[[str], str] | None = None,
-) -> tuple[ParamTable, dict[str, Any]]:
-    """:func:`table_from_modules` for a torch-like model walked as ``(module_name, module,
-    local_name, tensor)`` (duck-typed: a tensor has ``shape`` and ``requires_grad``), with
-    the framework's norm and embedding classes; returns the table and each canonical
-    name's tensor."""
-    by_id: dict[int, Any] = {}
-    entries = []
-    for module_name, module, local, tensor in walk:
-        by_id.setdefault(id(tensor), tensor)
-        entries.append(
-            ModuleParam(
-                module_name,
-                type(module).__name__,
-                local,
-                id(tensor),
-                tuple(tensor.shape),
-                bool(tensor.requires_grad),
-                isinstance(module, norm_types),
-                isinstance(module, embedding_types),
-            )
-        )
-    table, ids = table_from_modules(entries, canonical)
-    return table, {name: by_id[key] for name, key in ids.items()}

@@ -8,12 +8,11 @@ lr). Nothing here imports a framework.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import SpecError, describe
-from ..fields import LR_RANGE, MAX_STEP
+from ..errors import SpecError
+from ..fields import LR_RANGE, MAX_STEP, Bool, Choice, Int, Real
 from ..groups.policy import GroupPolicy
 from ..groups.table import ParamTable
 from ..recipe import Recipe
@@ -28,58 +27,30 @@ GROUP_PARAM = "param_groups.{}"
 """Synthetic parameter name of optimizer param group ``i`` in a per-group recipe."""
 
 
-# -- argument checks ------------------------------------------------------------------------
+# -- argument checks: the fields' kinds, so each check and its message is written once ------
 def integer(value: Any, path: str, low: int = 0, high: int = MAX_STEP) -> int:
     """A whole number in ``[low, high]`` (an integral float such as ``100.0`` is accepted)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise SpecError(path, f"must be an integer >= {low}, got {describe(value)}")
-    try:
-        whole = isinstance(value, numbers.Integral) or float(value).is_integer()
-    except (OverflowError, ValueError):
-        whole = False
-    if not whole or not low <= int(value) <= high:
-        bound = f"in [{low}, {high}]" if high < MAX_STEP else f">= {low}"
-        raise SpecError(path, f"must be an integer {bound}, got {describe(value)}")
-    return int(value)
+    return Int(low, high).coerce(value, path)
 
 
 def real(
-    value: Any,
-    path: str,
-    low: float = -math.inf,
-    high: float = math.inf,
-    open_low: bool = False,
-    open_high: bool = False,
+    value: Any, path: str, low: float = -math.inf, high: float = math.inf, open_low: bool = False
 ) -> float:
-    """A finite number in the given range."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise SpecError(path, f"must be a number, got {describe(value)}")
-    number = float(value)
-    below = number <= low if open_low else number < low
-    above = number >= high if open_high else number > high
-    if not math.isfinite(number) or below or above:
-        lo = ("(" if open_low else "[") + f"{low:g}"
-        hi = f"{high:g}" + (")" if open_high else "]")
-        raise SpecError(path, f"must be a finite number in {lo}, {hi}, got {describe(value)}")
-    return number
+    """A finite number in ``[low, high]`` (``(low, high]`` with ``open_low``)."""
+    return Real(low, high, open_low).coerce(value, path)
 
 
 def lr_value(value: Any, path: str) -> float:
     """A base learning rate schedcore accepts (positive, at most 1e6)."""
-    return real(value, path, LR_RANGE[0], LR_RANGE[1])
+    return Real(*LR_RANGE).coerce(value, path)
 
 
 def boolean(value: Any, path: str) -> bool:
-    if not isinstance(value, bool):
-        raise SpecError(path, f"must be true or false, got {describe(value)}")
-    return value
+    return Bool().coerce(value, path)
 
 
 def choice(value: Any, path: str, options: Sequence[str]) -> str:
-    if not isinstance(value, str) or value not in options:
-        accepted = ", ".join(repr(o) for o in options)
-        raise SpecError(path, f"must be one of {accepted}, got {describe(value)}")
-    return value
+    return Choice(*options).coerce(value, path)
 
 
 def known_keys(given: Mapping[str, Any], accepted: Sequence[str], path: str = "") -> None:

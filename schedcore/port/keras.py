@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import SpecError, describe
 from ..recipe import Recipe
-from ..schedules.combinators import Sequence, Warmup
+from ..schedules.breakpoints import leading_warmup
 from ..schedules.cyclic import SGDR
 from ..schedules.families import Constant, Cosine, Exponential, InverseTime, Polynomial
 from ..schedules.node import Schedule
@@ -327,24 +327,15 @@ def _keras_cosine(s: Schedule) -> bool:
 
 
 def _warmup_cosine(s: Schedule) -> tuple[int, float, Cosine] | None:
-    """``(warmup_steps, start multiplier, cosine)`` of a linear warmup into a Keras cosine."""
+    """``(warmup_steps, start multiplier, cosine)`` of a linear warmup into a Keras cosine:
+    CosineDecay's warmup ramps linearly to ``warmup_target``, where the cosine starts (from
+    below or above)."""
+    warm = leading_warmup(s, rising=False)
     if (
-        isinstance(s, Warmup)
-        and s.shape == "linear"
-        and s.prefix
-        and _keras_cosine(s.schedule)
-        and s.schedule(0) == s.schedule.start
+        warm is None
+        or (warm.shape, warm.clock) != ("linear", "local")
+        or not _keras_cosine(warm.body)
+        or warm.end != warm.body.start  # type: ignore[attr-defined]
     ):
-        return s.steps, s.start_factor * s.schedule.start, s.schedule  # type: ignore[return-value]
-    if isinstance(s, Sequence) and len(s.phases) == 2:
-        first, second = s.phases
-        ramp, body = first.schedule, second.schedule
-        if (
-            ramp.type_name == "linear"
-            and ramp.steps == first.steps
-            and second.clock == "local"
-            and _keras_cosine(body)
-            and ramp.end == body.start
-        ):
-            return first.steps, ramp.start, body  # type: ignore[return-value]
-    return None
+        return None
+    return warm.steps, warm.start, warm.body  # type: ignore[return-value]

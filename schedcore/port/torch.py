@@ -35,12 +35,14 @@ from typing import Any
 from ..errors import SpecError, StepRangeError, describe
 from ..fields import MAX_STEP
 from ..recipe import Recipe
+from ..schedules.breakpoints import leading_warmup
 from ..schedules.combinators import Phase, Product, Scale, Sequence
 from ..schedules.cyclic import SGDR, Cyclic, OneCycle
 from ..schedules.families import Constant, Cosine, Exponential, Linear, MultiStep, Polynomial, Step
 from ..schedules.node import Schedule
 from ..schedules.piecewise import PiecewiseConstant, PiecewiseInterpolate
 from .common import group_recipe, integer, real, until
+from .native import COMPOSITE, Abs, Native
 from .transformers import lambda_schedule
 
 SINGLE = (
@@ -56,7 +58,7 @@ SINGLE = (
     "CyclicLR",
     "OneCycleLR",
 )
-COMPOSITE = ("SequentialLR", "ChainedScheduler")
+
 NO_CLOSED_FORM = {
     "ReduceLROnPlateau": "is driven by a metric; it has no closed form",
     "MultiplicativeLR": "multiplies by an arbitrary function; it has no closed form",
@@ -451,27 +453,29 @@ def to_torch_native(recipe: Recipe, optimizer: Any, lr_scheduler: Any = None) ->
     for group in _groups(optimizer):
         group["lr"] = recipe.base_lr
         group.pop("initial_lr", None)
-    return _build(plan, module, optimizer, recipe.base_lr)
+    return plan.with_base_lr(recipe.base_lr).construct(module, optimizer)
 
 
-def _plan(s: Schedule, path: str) -> tuple:
-    """A nested description of the torch schedulers for ``s`` (built by :func:`_build`)."""
+def _plan(s: Schedule, path: str) -> Native:
+    """The torch schedulers for ``s``."""
     name = s.type_name
     if name == "constant" and 0 <= s.value <= 1:
         return _held(s.value)
     if name == "linear" and s.after == "hold" and 0 < s.start <= 1 and 0 <= s.end <= 1:
-        return ("LinearLR", {"start_factor": s.start, "end_factor": s.end, "total_iters": s.steps})
+        return Native(
+            "LinearLR", {"start_factor": s.start, "end_factor": s.end, "total_iters": s.steps}
+        )
     if name == "step":
-        return ("StepLR", {"step_size": s.every, "gamma": s.gamma})
+        return Native("StepLR", {"step_size": s.every, "gamma": s.gamma})
     if name == "multistep":
-        return ("MultiStepLR", {"milestones": list(s.milestones), "gamma": s.gamma})
+        return Native("MultiStepLR", {"milestones": list(s.milestones), "gamma": s.gamma})
     if name == "exponential" and s.start == 1.0:
         if s.every == 1:
-            return ("ExponentialLR", {"gamma": s.rate})
+            return Native("ExponentialLR", {"gamma": s.rate})
         if s.staircase:
-            return ("StepLR", {"step_size": s.every, "gamma": s.rate})
+            return Native("StepLR", {"step_size": s.every, "gamma": s.rate})
     if name == "polynomial" and (s.start, s.end, s.after) == (1.0, 0.0, "hold"):
-        return ("PolynomialLR", {"total_iters": s.steps, "power": s.power})
+        return Native("PolynomialLR", {"total_iters": s.steps, "power": s.power})
     if (
         name == "piecewise_constant"
         and s.change == "at"
@@ -485,15 +489,15 @@ def _plan(s: Schedule, path: str) -> tuple:
                 "is 0: torch's ConstantLR with factor 0 divides by the factor at total_iters "
                 "(ZeroDivisionError); accepted: a first value in (0, 1]",
             )
-        return ("ConstantLR", {"factor": s.values[0], "total_iters": s.boundaries[0]})
+        return Native("ConstantLR", {"factor": s.values[0], "total_iters": s.boundaries[0]})
     if name == "cosine" and s.start == 1.0 and s.exponent == 1.0 and not s.restarts:
         half = s.steps / (2 * s.cycles)
         if half.is_integer() and s.after == "periodic":
-            return ("CosineAnnealingLR", {"T_max": int(half), "eta_min": ("lr", s.end)})
+            return Native("CosineAnnealingLR", {"T_max": int(half), "eta_min": Abs(s.end)})
         if s.cycles == 0.5 and s.after == "hold" and 0 <= s.end <= 1:
-            cosine = ("CosineAnnealingLR", {"T_max": s.steps, "eta_min": ("lr", s.end)})
+            cosine = Native("CosineAnnealingLR", {"T_max": s.steps, "eta_min": Abs(s.end)})
             held = _held(s.end)
-            return ("SequentialLR", {"schedulers": [cosine, held], "milestones": [s.steps]})
+            return Native("SequentialLR", {"milestones": [s.steps]}, (cosine, held))
     if (
         name == "sgdr"
         and s.start == 1.0
@@ -502,16 +506,16 @@ def _plan(s: Schedule, path: str) -> tuple:
         and s.cycle_limit is None
         and s.t_mul.is_integer()
     ):
-        return (
+        return Native(
             "CosineAnnealingWarmRestarts",
-            {"T_0": s.period, "T_mult": int(s.t_mul), "eta_min": ("lr", s.end)},
+            {"T_0": s.period, "T_mult": int(s.t_mul), "eta_min": Abs(s.end)},
         )
     if name == "cyclic" and s.high > 0:
-        return (
+        return Native(
             "CyclicLR",
             {
-                "base_lr": ("lr", s.low),
-                "max_lr": ("lr", s.high),
+                "base_lr": Abs(s.low),
+                "max_lr": Abs(s.high),
                 "step_size_up": s.up,
                 "step_size_down": s.down or s.up,
                 "mode": s.mode,
@@ -520,10 +524,10 @@ def _plan(s: Schedule, path: str) -> tuple:
             },
         )
     if name == "onecycle" and s.after == "error":
-        return (
+        return Native(
             "OneCycleLR",
             {
-                "max_lr": ("lr", 1.0),
+                "max_lr": Abs(1.0),
                 "total_steps": s.steps,
                 "pct_start": s.pct_start,
                 "anneal_strategy": s.anneal,
@@ -533,28 +537,28 @@ def _plan(s: Schedule, path: str) -> tuple:
                 "cycle_momentum": False,
             },
         )
-    if name == "warmup" and s.prefix and s.shape in ("linear", "constant"):
-        body = _plan(s.schedule, f"{path}.schedule")
-        target = s.schedule(0)
-        if target != 1.0:
+    lead = leading_warmup(s) if name == "warmup" else None  # sequences: the branch below
+    if lead is not None and lead.clock == "local" and lead.shape in ("linear", "constant"):
+        body = _plan(lead.body, f"{path}.schedule")
+        if lead.end != 1.0:
             raise SpecError(
                 f"{path}.schedule",
-                f"starts at {target:g}; torch's warmup schedulers ramp to the base lr (1)",
+                f"starts at {lead.end:g}; torch's warmup schedulers ramp to the base lr (1)",
             )
-        if s.shape == "linear":
-            if s.start_factor == 0:
+        if lead.shape == "linear":
+            if lead.start_factor == 0:
                 raise SpecError(
                     f"{path}.start_factor",
                     "is 0: torch's LinearLR needs start_factor in (0, 1], so a warmup from "
                     "exactly 0 has no native scheduler",
                 )
-            warm = (
+            warm = Native(
                 "LinearLR",
-                {"start_factor": s.start_factor, "end_factor": 1.0, "total_iters": s.steps},
+                {"start_factor": lead.start_factor, "end_factor": 1.0, "total_iters": lead.steps},
             )
         else:
-            warm = ("ConstantLR", {"factor": s.start_factor, "total_iters": s.steps})
-        return _sequential_plan([(warm, 0), (body, s.steps)])
+            warm = Native("ConstantLR", {"factor": lead.start_factor, "total_iters": lead.steps})
+        return _sequential_plan([(warm, 0), (body, lead.steps)])
     if name == "sequence" and all(p.clock == "local" for p in s.phases[1:]):
         parts, at = [], 0
         for i, phase in enumerate(s.phases):
@@ -564,14 +568,16 @@ def _plan(s: Schedule, path: str) -> tuple:
     if name == "product":
         children = [_product_factor(c, f"{path}.schedules[{i}]") for i, c in enumerate(s.schedules)]
         for i, child in enumerate(children):
-            ok = child[0] in MULTIPLICATIVE and child[1].get("eta_min", ("lr", 0.0))[1] == 0.0
+            ok = (
+                child.kind in MULTIPLICATIVE and child.arguments.get("eta_min", Abs(0.0)).ratio == 0
+            )
             if not ok:
                 raise SpecError(
                     f"{path}.schedules[{i}]",
-                    f"becomes {child[0]}; ChainedScheduler multiplies only multiplicative "
+                    f"becomes {child.kind}; ChainedScheduler multiplies only multiplicative "
                     "schedulers (CosineAnnealingLR with eta_min = 0, StepLR, ...)",
                 )
-        return ("ChainedScheduler", {"schedulers": children})
+        return Native("ChainedScheduler", {}, tuple(children))
     raise SpecError(
         path,
         f"{name!r} with these fields has no exact native torch scheduler (supported: constant, "
@@ -581,7 +587,7 @@ def _plan(s: Schedule, path: str) -> tuple:
     )
 
 
-def _product_factor(s: Schedule, path: str) -> tuple:
+def _product_factor(s: Schedule, path: str) -> Native:
     """The plan of one factor of a ChainedScheduler. A cosine factor is exact only up to its
     ``T_max``: there torch's CosineAnnealingLR recursion restarts additively from its own
     base lr, dropping the other factors (as :func:`from_torch` reads it, ``after='error'``)."""
@@ -589,7 +595,7 @@ def _product_factor(s: Schedule, path: str) -> tuple:
         return _plan(s, path)
     half_wave = (s.start, s.end, s.cycles, s.exponent, s.restarts) == (1.0, 0.0, 0.5, 1.0, False)
     if s.after == "error" and half_wave:
-        return ("CosineAnnealingLR", {"T_max": s.steps, "eta_min": ("lr", 0.0)})
+        return Native("CosineAnnealingLR", {"T_max": s.steps, "eta_min": Abs(0.0)})
     raise SpecError(
         f"{path}.after",
         f"is {s.after!r}: in a ChainedScheduler torch's CosineAnnealingLR matches the product "
@@ -598,39 +604,22 @@ def _product_factor(s: Schedule, path: str) -> tuple:
     )
 
 
-def _held(value: float) -> tuple:
+def _held(value: float) -> Native:
     """``value`` for ever: ConstantLR whose end lies past every step a recipe evaluates
     (with ``total_iters=0`` its value would depend on where in a SequentialLR it is)."""
-    return ("ConstantLR", {"factor": value, "total_iters": MAX_STEP + 1})
+    return Native("ConstantLR", {"factor": value, "total_iters": MAX_STEP + 1})
 
 
-def _sequential_plan(parts: list[tuple[tuple, int]]) -> tuple:
+def _sequential_plan(parts: list[tuple[Native, int]]) -> Native:
     """A SequentialLR of ``(plan, first step)`` parts, with nested SequentialLRs spliced in
     (torch cannot restart a composite child at its milestone)."""
-    children: list[tuple] = []
+    children: list[Native] = []
     starts: list[int] = []
     for plan, at in parts:
-        if plan[0] == "SequentialLR":
-            inner = plan[1]
-            children.extend(inner["schedulers"])
-            starts.extend([at, *(at + m for m in inner["milestones"])])
+        if plan.kind == "SequentialLR":
+            children.extend(plan.children)
+            starts.extend([at, *(at + m for m in plan.arguments["milestones"])])
         else:
             children.append(plan)
             starts.append(at)
-    return ("SequentialLR", {"schedulers": children, "milestones": starts[1:]})
-
-
-def _build(plan: tuple, module: Any, optimizer: Any, lr: float) -> Any:
-    kind, kwargs = plan
-    args = {}
-    for key, value in kwargs.items():
-        if isinstance(value, tuple) and value and value[0] == "lr":
-            value = value[1] * lr
-        args[key] = value
-    if kind == "SequentialLR":
-        children = [_build(c, module, optimizer, lr) for c in args.pop("schedulers")]
-        return module.SequentialLR(optimizer, children, **args)
-    if kind == "ChainedScheduler":
-        children = [_build(c, module, optimizer, lr) for c in args.pop("schedulers")]
-        return module.ChainedScheduler(children, optimizer=optimizer)
-    return getattr(module, kind)(optimizer, **args)
+    return Native("SequentialLR", {"milestones": starts[1:]}, tuple(children))

@@ -18,8 +18,9 @@ import numpy as np
 
 from ..errors import SpecError, describe
 from ..recipe import Recipe
+from ..schedules.breakpoints import leading_warmup
 from ..schedules.combinators import Sequence as SequenceNode
-from ..schedules.combinators import Shift, Warmup, WarmupStableDecay
+from ..schedules.combinators import Shift, WarmupStableDecay
 from ..schedules.families import Constant, Cosine, InverseSqrt, Linear, OneMinusSqrt, Polynomial
 from ..schedules.node import Schedule
 from .common import boolean, choice, integer, known_keys, lr_value, phases, ramp_then, real, recipe
@@ -492,16 +493,12 @@ def _same_values(a: Recipe, b: Recipe) -> bool:
 
 
 def _split_warmup(s: Schedule) -> tuple[int, Schedule]:
-    if isinstance(s, Warmup) and s.shape == "linear" and s.start_factor == 0 and s.prefix:
-        return s.steps, s.schedule
-    if (
-        isinstance(s, SequenceNode)
-        and len(s.phases) == 2
-        and s.phases[0].schedule == Linear(steps=s.phases[0].steps or 1, start=0.0, end=1.0)
-        and s.phases[1].clock == "local"
-    ):
-        return s.phases[0].steps or 0, s.phases[1].schedule
-    return 0, s
+    """``(W, body)`` for transformers' warmup ``k / W`` (linear from 0 to 1) followed by
+    ``body`` on its own clock; ``(0, s)`` when ``s`` does not start with one."""
+    warm = leading_warmup(s)
+    if warm is None or (warm.shape, warm.start, warm.end, warm.clock) != ("linear", 0, 1, "local"):
+        return 0, s
+    return warm.steps, warm.body
 
 
 def _lr_end(lr: float, ratio: float) -> float:

@@ -6,13 +6,13 @@ import dataclasses
 import math
 
 from ..errors import SpecError
-from ..fields import Bool, Int, Optional, param, validate_fields
+from ..fields import Bool, Declared, Int, Optional, param
 
 COUNT = Optional(Int(1))
 
 
 @dataclasses.dataclass(frozen=True)
-class Training:
+class Training(Declared):
     """The training horizon.
 
     ``total_steps`` is given directly, or derived as ``epochs * updates_per_epoch``, where
@@ -30,8 +30,7 @@ class Training:
     grad_accum: int = param(Int(1), "micro-batches per optimizer update", 1)
     drop_last: bool = param(Bool(), "the last partial batch of an epoch is dropped", False)
 
-    def __post_init__(self) -> None:
-        validate_fields(self)
+    def _check(self) -> None:
         if (self.dataset_size is None) != (self.batch_size is None):
             given = "dataset_size" if self.batch_size is None else "batch_size"
             other = "batch_size" if given == "dataset_size" else "dataset_size"

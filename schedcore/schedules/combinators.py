@@ -12,10 +12,8 @@ import functools
 import math
 from typing import Any
 
-import numpy as np
-
 from ..errors import SpecError, StepRangeError
-from ..fields import MAX_STEP, Bool, Choice, Int, ListOf, Optional, Real, Record, param
+from ..fields import MAX_STEP, Bool, Choice, Declared, Int, ListOf, Optional, Real, Record, param
 from .families import (
     MULTIPLIER,
     POSITIVE_STEPS,
@@ -26,15 +24,14 @@ from .families import (
     Linear,
     OneMinusSqrt,
 )
-from .node import NodeKind, Schedule, node
-from .ops import NUMPY
+from .node import BREAKPOINT_LIMIT, NodeKind, Schedule, node
 
 frozen = dataclasses.dataclass(frozen=True)
 SCHEDULE = NodeKind()
 
 
 @frozen
-class Phase:
+class Phase(Declared):
     """One phase of a :class:`Sequence`: a schedule run for ``steps`` steps.
 
     ``clock = 'local'`` gives the phase its own step, counted from 0 at its start (optax's
@@ -47,10 +44,7 @@ class Phase:
     steps: int | None = param(Optional(POSITIVE_STEPS), "duration of the phase", None)
     clock: str = param(Choice("local", "global"), "which step the phase sees", "local")
 
-    def __post_init__(self) -> None:
-        from ..fields import validate_fields
-
-        validate_fields(self)
+    def _check(self) -> None:
         if self.steps is None and self.schedule.length:
             object.__setattr__(self, "steps", self.schedule.length)
 
@@ -98,43 +92,33 @@ class Sequence(Schedule):
             return None
         return start + inner if last.clock == "local" else max(start, inner)
 
-    def _eval(self, t, ordered):
-        starts = self.starts[:-1]
-        if len(self.phases) == 1:
-            return self._run(0, t, ordered)
-        bounds = np.asarray(starts[1:], dtype=np.int64)
-        out = np.empty(t.shape[0])
-        if ordered:
-            cuts = [0, *np.searchsorted(t, bounds, side="left").tolist(), t.shape[0]]
-            for i in range(len(self.phases)):
-                lo, hi = cuts[i], cuts[i + 1]
-                if hi > lo:
-                    out[lo:hi] = self._run(i, t[lo:hi], True)
-            return out
-        which = np.searchsorted(bounds, t, side="right")
-        for i in range(len(self.phases)):
-            index = np.flatnonzero(which == i)
-            if index.shape[0]:
-                out[index] = self._run(i, t[index], False)
-        return out
-
     def dense(self, ops, t):
-        pieces = [functools.partial(self._local, ops, i) for i in range(len(self.phases))]
-        return ops.piecewise(t, self.starts[1 : len(self.phases)], pieces)
+        bounds = self.starts[1 : len(self.phases)]
+        return ops.piecewise(t, bounds, functools.partial(self._local, ops))
 
     def _local(self, ops: Any, i: int, t: Any) -> Any:
+        """Phase ``i`` at steps ``t`` (``max`` keeps a local step >= 0 where a backend
+        evaluates every phase at every step)."""
         phase = self.phases[i]
         if phase.clock == "global" or i == 0:
             return phase.schedule.dense(ops, t)
         return phase.schedule.dense(ops, ops.maximum(t - self.starts[i], 0))
 
-    def _run(self, i: int, t: np.ndarray, ordered: bool) -> np.ndarray:
-        phase = self.phases[i]
-        local = t - self.starts[i] if phase.clock == "local" else t
-        return phase.schedule._eval(local, ordered)
-
     def peak(self) -> float:
         return max(p.schedule.peak() for p in self.phases)
+
+    def breakpoints(self, horizon: int) -> list[int]:
+        """Every phase start, and each phase's breakpoints while it runs (from its start to
+        the next phase's; the last runs on), placed by its clock."""
+        found = set(self.starts[1 : len(self.phases)])
+        for i, phase in enumerate(self.phases):
+            begin = self.starts[i]
+            stop = min(self.starts[i + 1] if i + 1 < len(self.phases) else horizon, horizon)
+            if phase.clock == "local":
+                found.update(begin + b for b in phase.schedule.breakpoints(stop - begin))
+            else:
+                found.update(b for b in phase.schedule.breakpoints(stop) if b > begin)
+        return sorted(b for b in found if 0 < b <= horizon)
 
 
 WARMUP_SHAPES = ("linear", "cosine", "exponential", "constant")
@@ -249,12 +233,6 @@ class Product(Schedule):
 
     schedules: tuple[Schedule, ...] = param(ListOf(SCHEDULE, min_len=1, max_len=64), "the factors")
 
-    def _eval(self, t, ordered):
-        out = self.schedules[0]._eval(t, ordered)
-        for s in self.schedules[1:]:
-            out = out * s._eval(t, ordered)
-        return out
-
     def dense(self, ops, t):
         out = self.schedules[0].dense(ops, t)
         for s in self.schedules[1:]:
@@ -279,9 +257,6 @@ class Scale(Schedule):
 
     schedule: Schedule = param(SCHEDULE, "the schedule")
     factor: float = param(MULTIPLIER, "the factor")
-
-    def _eval(self, t, ordered):
-        return self.factor * self.schedule._eval(t, ordered)
 
     def dense(self, ops, t):
         return self.factor * self.schedule.dense(ops, t)
@@ -312,9 +287,6 @@ class Clamp(Schedule):
             raise SpecError("min", "clamp needs min, max or both")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise SpecError("max", f"must be >= min ({self.min:g}), got {self.max:g}")
-
-    def _eval(self, t, ordered):
-        return self._clamp(NUMPY, self.schedule._eval(t, ordered))
 
     def dense(self, ops, t):
         return self._clamp(ops, self.schedule.dense(ops, t))
@@ -347,9 +319,6 @@ class Shift(Schedule):
     schedule: Schedule = param(SCHEDULE, "the schedule")
     offset: int = param(Int(-MAX_STEP, MAX_STEP), "steps added to k")
 
-    def _eval(self, t, ordered):
-        return self.schedule._eval(np.maximum(t + self.offset, 0), ordered)
-
     def dense(self, ops, t):
         return self.schedule.dense(ops, ops.maximum(t + self.offset, 0))
 
@@ -366,6 +335,10 @@ class Shift(Schedule):
         inner = self.schedule.constant_from
         return None if inner is None else max(inner - self.offset, 0)
 
+    def breakpoints(self, horizon: int) -> list[int]:
+        inner = self.schedule.breakpoints(horizon + self.offset)
+        return [b - self.offset for b in inner if b - self.offset > 0]
+
 
 @node("repeat")
 @frozen
@@ -374,9 +347,6 @@ class Repeat(Schedule):
 
     schedule: Schedule = param(SCHEDULE, "the schedule")
     period: int = param(POSITIVE_STEPS, "steps per repetition")
-
-    def _eval(self, t, ordered):
-        return self.schedule._eval(t % self.period, False)
 
     def dense(self, ops, t):
         return self.schedule.dense(ops, ops.mod(t, self.period))
@@ -388,6 +358,18 @@ class Repeat(Schedule):
     def constant_from(self) -> int | None:
         return 0 if self.schedule.constant_from == 0 else None
 
+    def breakpoints(self, horizon: int) -> list[int]:
+        """Each repetition's start and the child's breakpoints within it (at most
+        BREAKPOINT_LIMIT repetitions)."""
+        inner = self.schedule.breakpoints(self.period)
+        found: set[int] = set()
+        for n in range(BREAKPOINT_LIMIT):
+            begin = n * self.period
+            if begin > horizon:
+                break
+            found.update(begin + b for b in (0, *inner))
+        return sorted(b for b in found if 0 < b <= horizon)
+
 
 @node("per_epoch")
 @frozen
@@ -396,9 +378,6 @@ class PerEpoch(Schedule):
 
     schedule: Schedule = param(SCHEDULE, "the schedule, in epochs")
     steps_per_epoch: int = param(POSITIVE_STEPS, "optimizer updates per epoch")
-
-    def _eval(self, t, ordered):
-        return self.schedule._eval(t // self.steps_per_epoch, ordered)
 
     def dense(self, ops, t):
         return self.schedule.dense(ops, ops.floor_divide(t, self.steps_per_epoch))
@@ -415,3 +394,10 @@ class PerEpoch(Schedule):
     def constant_from(self) -> int | None:
         inner = self.schedule.constant_from
         return None if inner is None else inner * self.steps_per_epoch
+
+    def breakpoints(self, horizon: int) -> list[int]:
+        inner = self.schedule.breakpoints(horizon // self.steps_per_epoch)
+        return [b * self.steps_per_epoch for b in inner]
+
+    def epoch_steps(self) -> int:
+        return self.steps_per_epoch

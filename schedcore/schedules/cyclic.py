@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import fractions
 import functools
 import math
 from typing import Any
@@ -12,7 +13,8 @@ import numpy as np
 from ..errors import SpecError
 from ..fields import MAX_STEP, Bool, Choice, Int, Optional, Real, param
 from .families import MULTIPLIER, POSITIVE_STEPS, UNIT
-from .node import Schedule, after_param, node
+from .node import BREAKPOINT_LIMIT, Schedule, after_param, node
+from .ops import NUMPY
 
 frozen = dataclasses.dataclass(frozen=True)
 
@@ -50,6 +52,15 @@ class Cyclic(Schedule):
 
     def peak(self) -> float:
         return max(self.low, self.high)
+
+    def _pieces(self, horizon: int) -> list[float]:
+        up, period = self.up, self.up + (self.down or self.up)
+        return [b for n in range(BREAKPOINT_LIMIT) for b in (n * period + up, (n + 1) * period)]
+
+    def cycle_span(self, step: int) -> tuple[int, int]:
+        period = self.up + (self.down or self.up)
+        begin = step - step % period
+        return begin, begin + period
 
     @property
     def constant_from(self) -> int | None:
@@ -116,6 +127,9 @@ class OneCycle(Schedule):
     def constant_from(self) -> int | None:
         return self.steps - 1 if self.after == "hold" else None
 
+    def _pieces(self, horizon: int) -> list[float]:
+        return [end for end, _, _ in self._phases()]
+
     def dense(self, ops, t):
         # periodic: the whole cycle of `steps` updates repeats
         if self.after == "periodic":
@@ -141,6 +155,10 @@ class OneCycle(Schedule):
         return max(1.0, initial, initial / self.final_div_factor)
 
 
+LOG_MIN_GROWTH = 1.000001
+"""Smallest ``t_mul`` above 1 that ``cycle_index = 'log'`` accepts."""
+
+
 @node("sgdr")
 @frozen
 class SGDR(Schedule):
@@ -161,6 +179,9 @@ class SGDR(Schedule):
     step ``k`` is ``floor(log(1 - k / period * (1 - t_mul)) / log(t_mul))`` in float64,
     which puts some restarts one step late (``period = 1, t_mul = 3``: step 121 ends cycle
     4 at ``end`` instead of restarting cycle 5).
+
+    :meth:`restarts` lists the steps where cycles start, found from the same cycle index
+    the values use, so plots, lint and lowerings place every restart where it happens.
     """
 
     period: int = param(POSITIVE_STEPS, "length of the first cycle, in steps")
@@ -176,6 +197,15 @@ class SGDR(Schedule):
         "how restarts are found: 'exact', or 'log' as timm and OneFlow round them",
         "exact",
     )
+
+    def _check(self) -> None:
+        if self.cycle_index == "log" and 1.0 < self.t_mul < LOG_MIN_GROWTH:
+            raise SpecError(
+                "t_mul",
+                f"must be 1 or at least {LOG_MIN_GROWTH!r} with cycle_index = 'log', got "
+                f"{self.t_mul!r}: so close to 1, timm's float logarithm puts steps in cycles "
+                "erratically; use t_mul = 1, or cycle_index = 'exact'",
+            )
 
     @functools.cached_property
     def _bounds(self) -> tuple[int, ...]:
@@ -242,6 +272,69 @@ class SGDR(Schedule):
         begin = start(cycle)
         return ops.to_int(cycle), (k - begin) / (start(cycle + 1.0) - begin)
 
+    def restarts(self, horizon: int) -> tuple[int, ...]:
+        """The steps in (0, horizon] where a new cycle starts, in order (cycles 1 to at most
+        :data:`~schedcore.schedules.node.BREAKPOINT_LIMIT`). Each is the first step that the
+        cycle index the values use (:meth:`_cycles`) puts in its cycle, for every ``t_mul``
+        and ``cycle_index``. With ``cycle_limit = n`` the last is the start of cycle ``n``,
+        from which the value holds ``end``."""
+        last = BREAKPOINT_LIMIT if self.cycle_limit is None else self.cycle_limit
+        out: list[int] = []
+        for cycle in range(1, min(last, BREAKPOINT_LIMIT) + 1):
+            begin = self._start(cycle)
+            if begin is None or begin > horizon:
+                break
+            if not out or begin > out[-1]:  # two cycles may start at one step
+                out.append(begin)
+        return tuple(out)
+
+    def cycle_span(self, step: int) -> tuple[int, int] | None:
+        if self.cycle_limit is not None:
+            return None  # it ends: from the start of cycle `cycle_limit` it holds `end`
+        cycle = int(self._index([step])[0])
+        begin, end = self._start(cycle), self._start(cycle + 1)
+        return None if begin is None or end is None else (begin, end)
+
+    def _pieces(self, horizon: int) -> list[float]:
+        return list(self.restarts(horizon))
+
+    def _index(self, steps: list[int]) -> list[int]:
+        """The cycle index :meth:`_cycles` gives each step (numpy, as the values use)."""
+        cycle, _ = self._cycles(NUMPY, np.asarray(steps, dtype=np.int64))
+        return np.asarray(cycle).tolist()
+
+    def _start(self, cycle: int) -> int | None:
+        """The first step whose cycle index is ``cycle`` or more; None for a cycle that
+        never starts (past the bound tables, or past 2**62)."""
+        if cycle <= 0:
+            return 0
+        if self.t_mul == 1.0:
+            return cycle * self.period
+        if self.t_mul.is_integer():
+            if cycle > len(self._bounds) - 2:  # _cycles keeps later steps in the last cycle
+                return None
+            return (self._log_bounds if self.cycle_index == "log" else self._bounds)[cycle]
+        # fractional growth: the exact start, period * (g**i - 1) / (g - 1) rounded up, is
+        # the candidate; float rounding in _cycles may move it, so confirm it against the
+        # index itself and search around it where it moved
+        growth = fractions.Fraction(self.t_mul)
+        guess = math.ceil(self.period * (growth**cycle - 1) / (growth - 1))
+        if guess > 2**62:
+            return None
+        below, at = self._index([guess - 1, guess])
+        if below < cycle <= at:
+            return guess
+        low, high, reach = guess - 1, guess, 1  # gallop out to index(low) < cycle <= index(high)
+        while low > 0 and self._index([low])[0] >= cycle:
+            low, reach = max(low - reach, 0), 2 * reach
+        reach = 1
+        while self._index([high])[0] < cycle:
+            high, reach = high + reach, 2 * reach
+        while high - low > 1:  # the index never decreases along the steps
+            mid = (low + high) // 2
+            low, high = (low, mid) if self._index([mid])[0] >= cycle else (mid, high)
+        return high
+
     def _log_cycle(self, ops: Any, t: Any) -> Any:
         """timm's and OneFlow's cycle index (a float), in their order of operations."""
         x = 1.0 - ops.divide(ops.float(t), self.period) * (1.0 - self.t_mul)
@@ -250,7 +343,9 @@ class SGDR(Schedule):
     def dense(self, ops, t):
         cycle, p = self._cycles(ops, t)
         c = ops.float(cycle)
-        position = p if self.k_decay == 1.0 else ops.power(p, self.k_decay)
+        # the float cycle start may lie a rounding error after the step (timm's order of
+        # operations gives the cycle's first value there): no negative base for the power
+        position = p if self.k_decay == 1.0 else ops.power(ops.maximum(p, 0.0), self.k_decay)
         wave = 0.5 * (1.0 + ops.cos(np.pi * position))
         if self.m_mul_applies_to == "peak":
             out = self.end + (self.start * ops.power(self.m_mul, c) - self.end) * wave

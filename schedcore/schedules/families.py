@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import SpecError
 from ..fields import MAX_STEP, Bool, Choice, Int, ListOf, Real, param
-from .node import AFTER_MODES, Schedule, after_param, node
+from .node import AFTER_MODES, BREAKPOINT_LIMIT, Schedule, after_param, node
 
 POSITIVE_STEPS = Int(1)
 STEP = Int(0)
@@ -41,6 +42,9 @@ class Constant(Schedule):
     @property
     def constant_from(self) -> int:
         return 0
+
+    def varies(self) -> bool:
+        return False
 
 
 @frozen
@@ -221,6 +225,9 @@ class Step(Schedule):
     def dense(self, ops, t):
         return ops.power(self.gamma, ops.float(ops.floor_divide(t, self.every)))
 
+    def _pieces(self, horizon: int) -> list[float]:
+        return [n * self.every for n in range(1, BREAKPOINT_LIMIT)]
+
     def peak(self) -> float:
         return 1.0
 
@@ -242,6 +249,9 @@ class MultiStep(Schedule):
     def dense(self, ops, t):
         passed = ops.searchsorted(self.milestones, t, side="right")
         return ops.power(self.gamma, ops.float(passed))
+
+    def _pieces(self, horizon: int) -> list[float]:
+        return list(self.milestones)
 
     def peak(self) -> float:
         try:
@@ -318,3 +328,36 @@ class Noam(Schedule):
     @property
     def constant_from(self) -> int | None:
         return 0 if self.factor == 0.0 else None
+
+
+@node("tanh")
+@frozen
+class Tanh(_Anneal):
+    """``end + (start - end) * 0.5 * (1 - tanh(lb * (1 - p) + ub * p))``, ``p = k / steps``.
+
+    timm's TanhLRScheduler over one cycle (Hsueh et al. 2019, arXiv:1806.01593): the
+    factor falls from ``0.5 * (1 - tanh(lb))`` (about 1 for the default ``lb = -7``) to
+    ``0.5 * (1 - tanh(ub))`` (about 0.0025 for ``ub = 3``) as ``p`` nears 1. From
+    ``k = steps`` on the value is ``end``, as timm's after its last cycle;
+    ``after = 'periodic'`` repeats the ``steps`` updates (timm's restarts with cycle_mul
+    and cycle_decay 1). The factor is computed as ``1 / (1 + exp(2 * y))``, which equals
+    ``0.5 * (1 - tanh(y))``.
+    """
+
+    # bounded so that exp(2 * y) stays finite (tanh is 1 to float64 precision from |y| = 19)
+    lb: float = param(Real(-100.0, 100.0), "tanh argument at step 0 (timm's lb)", -7.0)
+    ub: float = param(
+        Real(-100.0, 100.0), "tanh argument as k reaches `steps` (timm's ub); above `lb`", 3.0
+    )
+    after: str = after_param()
+
+    def _check(self) -> None:
+        if not self.lb < self.ub:
+            raise SpecError("ub", f"must be greater than lb = {self.lb:g}, got {self.ub:g}")
+
+    def dense(self, ops, t):
+        k = self._position(ops, t, self.after)
+        p = ops.divide(ops.float(k), self.steps)
+        y = self.lb * (1.0 - p) + self.ub * p
+        factor = 1.0 / (2.0 + ops.expm1(2.0 * y))
+        return ops.where(k >= self.steps, self.end, self.end + (self.start - self.end) * factor)

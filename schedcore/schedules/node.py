@@ -22,11 +22,14 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from ..errors import SpecError, StepRangeError, describe
-from ..fields import MAX_STEP, Choice, Kind, build, declared, fields_to_data, validate_fields
+from ..fields import MAX_STEP, Choice, Declared, Kind, build, declared, fields_to_data
 from .ops import NUMPY
 
 CHUNK = 1 << 16
 """Vectorized evaluation runs in chunks of this many steps, keeping temporaries in cache."""
+
+BREAKPOINT_LIMIT = 64
+"""Breakpoints listed per periodic pattern (restarts, cycles, drops) before stopping."""
 
 MAX_DEPTH = 64
 """Deepest nesting of nodes accepted from a document."""
@@ -67,14 +70,13 @@ def node(type_name: str) -> Callable[[S], S]:
 
 
 @dataclasses.dataclass(frozen=True)
-class Schedule:
-    """Base of every node. Subclasses implement :meth:`_eval` (or :meth:`expand`)."""
+class Schedule(Declared):
+    """Base of every node. Subclasses implement :meth:`dense` (or :meth:`expand`)."""
 
     type_name: ClassVar[str] = ""
 
     def __post_init__(self) -> None:
-        validate_fields(self)
-        self._check()
+        super().__post_init__()  # every declared field, then _check
         peak = self.peak()
         if not (math.isfinite(peak) and peak <= MAX_PEAK):
             raise SpecError("", f"values are unbounded (bound {peak:g}); reduce the factors")
@@ -86,19 +88,13 @@ class Schedule:
     def dense(self, ops: Any, t: Any) -> Any:
         """The formula: multipliers at int64 steps ``t``, written against ``ops``
         (:mod:`schedcore.schedules.ops`) so that numpy and every adapter evaluate the same
-        formula."""
+        formula. It is the only evaluation path: calling a node runs ``dense(NUMPY, t)``;
+        speed-ups for numpy (running only the phase a step falls in) live in the ops."""
         return self.expansion.dense(ops, t)
-
-    def _eval(self, t: np.ndarray, ordered: bool) -> np.ndarray:
-        """Multipliers at int64 steps ``t`` (1-D, all >= 0) with numpy. ``ordered``: t is
-        non-decreasing. Combinators override it to pass fast paths down to their children."""
-        if self.is_derived:
-            return self.expansion._eval(t, ordered)
-        return self.dense(NUMPY, t)
 
     def expand(self) -> Schedule:
         """For derived nodes: the equivalent tree of primitive nodes."""
-        raise NotImplementedError(f"{type(self).__name__} must implement _eval or expand")
+        raise NotImplementedError(f"{type(self).__name__} must implement dense or expand")
 
     def peak(self) -> float:
         """An upper bound of the multiplier over all steps."""
@@ -115,6 +111,50 @@ class Schedule:
         every ``k >= constant_from``. None when it keeps changing or no such step is known
         (a conservative answer: a node may settle earlier than it says)."""
         return self.expansion.constant_from if self.is_derived else None
+
+    # -- where the node changes character (plots, lint, golden files) -------------------
+    def breakpoints(self, horizon: int) -> list[int]:
+        """Sorted local steps in (0, horizon] where the node starts a new piece: its end
+        (:attr:`length`), the pieces of its own formula (:meth:`_pieces`) and its
+        children's breakpoints, which run on the node's clock. A combinator that gives its
+        children another clock (``sequence``, ``shift``, ``repeat``, ``per_epoch``)
+        overrides this to map their breakpoints onto its own."""
+        if horizon < 1:
+            return []
+        if self.is_derived:
+            return self.expansion.breakpoints(horizon)
+        found = {math.ceil(b) for b in self._pieces(horizon)}
+        if self.length is not None:
+            found.add(self.length)
+        for child in self.children():
+            found.update(child.breakpoints(horizon))
+        return sorted(b for b in found if 0 < b <= horizon)
+
+    def _pieces(self, horizon: int) -> list[float]:
+        """Local steps besides the end where the node's own formula starts a new piece
+        (milestones, restarts, phase ends; a real step counts from the next whole step).
+        Periodic patterns list at most :data:`BREAKPOINT_LIMIT`."""
+        return []
+
+    def cycle_span(self, step: int) -> tuple[int, int] | None:
+        """For a node that repeats in cycles without end (``cyclic``, ``sgdr`` without a
+        ``cycle_limit``): the first step of the cycle that holds local ``step`` and the first
+        step of the next one. None for every other node."""
+        return None
+
+    def varies(self) -> bool:
+        """Whether the node is meant to change the value from step to step: a node with a
+        formula of its own, or a combinator over at least one such node (a constant, or a
+        combinator over constants only, is not)."""
+        if self.is_derived:
+            return self.expansion.varies()
+        children = self.children()
+        return any(c.varies() for c in children) if children else True
+
+    def epoch_steps(self) -> int | None:
+        """Steps per epoch where the node runs its child on an epoch clock (``per_epoch``);
+        None for every other node."""
+        return None
 
     # -- shared machinery -------------------------------------------------------------
     @functools.cached_property
@@ -138,16 +178,14 @@ class Schedule:
 
     def __call__(self, steps: Any) -> Any:
         if isinstance(steps, (numbers.Integral, np.integer)) and not isinstance(steps, bool):
-            return float(self._eval(_as_steps(np.array([int(steps)]), "step"), True)[0])
+            return float(self.dense(NUMPY, _as_steps(np.array([int(steps)]), "step"))[0])
         array = np.asarray(steps)
         if array.ndim == 0:
             raise TypeError(f"steps must be an int or an int array, got {describe(steps)}")
         flat = _as_steps(array.reshape(-1), "steps")
         out = np.empty(flat.shape[0], dtype=np.float64)
         for lo in range(0, flat.shape[0], CHUNK):
-            chunk = flat[lo : lo + CHUNK]
-            ordered = bool(chunk.shape[0] < 2 or np.all(chunk[1:] >= chunk[:-1]))
-            out[lo : lo + CHUNK] = self._eval(chunk, ordered)
+            out[lo : lo + CHUNK] = self.dense(NUMPY, flat[lo : lo + CHUNK])
         return out.reshape(array.shape)
 
     def _position(self, ops: Any, t: Any, mode: str, wrap: bool = True) -> Any:

@@ -2,13 +2,15 @@
 
 Every node's formula is written once, in :meth:`Schedule.dense`, against an ``ops`` object
 that provides these operations. :data:`NUMPY` evaluates it with numpy in float64 (the
-core); an adapter passes its own (for example Keras lowers to ``keras.ops``), so no
-adapter re-derives a formula. Steps arrive as int64 arrays; ``ops.float`` converts them.
+core, whose only evaluation path is ``dense(NUMPY, t)`` on 1-D steps); an adapter passes its
+own (for example Keras lowers to ``keras.ops``), so no adapter re-derives a formula. Steps
+arrive as int64 arrays; ``ops.float`` converts them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import bisect
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -57,17 +59,58 @@ class NumpyOps:
     def to_int(self, x: Any) -> Any:
         return x.astype(np.int64)
 
-    def piecewise(
-        self, t: Any, bounds: Sequence[int], pieces: Sequence[Callable[[Any], Any]]
-    ) -> Any:
-        """``pieces[i](t)`` where ``bounds[i - 1] <= t < bounds[i]``: ``pieces[0]`` below
-        ``bounds[0]``, the last piece from ``bounds[-1]`` on (``bounds`` increasing, one
-        fewer than ``pieces``). Here every piece is evaluated and selected with ``where``;
-        a backend may evaluate only the piece a step needs (Keras does, for one step)."""
-        out = pieces[0](t)
-        for bound, piece in zip(bounds, pieces[1:], strict=True):
-            out = np.where(t >= bound, piece(t), out)
+    def piecewise(self, t: Any, bounds: Sequence[int], piece: Callable[[int, Any], Any]) -> Any:
+        """``piece(i, t)`` where ``bounds[i - 1] <= t < bounds[i]``: piece ``0`` below
+        ``bounds[0]``, piece ``len(bounds)`` from ``bounds[-1]`` on (``bounds`` increasing).
+
+        Each piece runs only on the steps in its interval: a piece never sees a step of
+        another (a phase with ``after = 'error'`` does not raise for the steps after it) and
+        a step costs one piece, however many there are. Non-decreasing steps (what a curve
+        is evaluated on) are cut into one slice per piece; other steps are gathered per
+        piece; a single step looks its piece up."""
+        n = t.shape[0]
+        if not bounds:
+            return piece(0, t)
+        if n == 1:
+            return piece(bisect.bisect_right(bounds, int(t[0])), t)
+        cuts = np.asarray(bounds, dtype=np.int64)
+        if bool(np.all(t[1:] >= t[:-1])):
+            edges = np.concatenate(([0], np.searchsorted(t, cuts, side="left"), [n]))
+            live = np.flatnonzero(edges[1:] > edges[:-1]).tolist()
+            ends = edges.tolist()
+            if len(live) == 1:
+                return piece(live[0], t)
+            out = np.empty(n, dtype=np.float64)
+            for i in live:
+                out[ends[i] : ends[i + 1]] = piece(i, t[ends[i] : ends[i + 1]])
+            return out
+        which = np.searchsorted(cuts, t, side="right")
+        out = np.empty(n, dtype=np.float64)
+        for i, index in _groups(which, cuts.shape[0] + 1):
+            if index.shape[0] == n:  # all in one piece: no gather
+                return piece(i, t)
+            out[index] = piece(i, t[index])
         return out
+
+
+def _groups(which: np.ndarray, count: int) -> Iterator[tuple[int, np.ndarray]]:
+    """``(i, positions p with which[p] == i)`` for each ``i < count`` that occurs: a mask
+    per piece for a few pieces, else one stable sort of ``which`` (a radix sort: 16 bits)."""
+    if count <= 8:
+        for i in range(count):
+            index = np.flatnonzero(which == i)
+            if index.shape[0]:
+                yield i, index
+        return
+    sizes = np.bincount(which, minlength=count)
+    live = np.flatnonzero(sizes).tolist()
+    if len(live) == 1:
+        yield live[0], np.arange(which.shape[0])
+        return
+    order = np.argsort(which.astype(np.uint16) if count <= 1 << 16 else which, kind="stable")
+    ends = np.concatenate(([0], np.cumsum(sizes))).tolist()
+    for i in live:
+        yield i, order[ends[i] : ends[i + 1]]
 
 
 NUMPY = NumpyOps()

@@ -46,6 +46,10 @@ class PiecewiseConstant(Schedule):
         side = "right" if self.change == "at" else "left"
         return ops.take(self.values, ops.searchsorted(self.boundaries, t, side=side))
 
+    def _pieces(self, horizon: int) -> list[float]:
+        shift = 1 if self.change == "after" else 0  # the step that first takes the new value
+        return [b + shift for b in self.boundaries]
+
     def peak(self) -> float:
         return max(self.values)
 
@@ -84,6 +88,9 @@ class PiecewiseInterpolate(Schedule):
     @property
     def constant_from(self) -> int | None:
         return self.steps[-1] if self.after == "hold" else None
+
+    def _pieces(self, horizon: int) -> list[float]:
+        return list(self.steps)
 
     def dense(self, ops, t):
         k = self._position(ops, t, self.after)

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 from ..recipe import Recipe
-from ..schedules.combinators import Sequence, Warmup, WarmupStableDecay
+from ..schedules.breakpoints import leading_warmup
 from ..schedules.node import Schedule
 
 DEFAULT_HORIZON = 1000
@@ -20,17 +20,9 @@ class KeyPoint:
 
 
 def warmup_steps(schedule: Schedule) -> int | None:
-    """Length of the schedule's leading warmup, when it has one."""
-    if isinstance(schedule, Warmup):
-        return schedule.steps
-    if isinstance(schedule, WarmupStableDecay) and schedule.warmup:
-        return schedule.warmup
-    if isinstance(schedule, Sequence) and len(schedule.phases) > 1:
-        first = schedule.phases[0]
-        values = first.schedule(np.array([0, max((first.steps or 1) - 1, 0)]))
-        if values[1] > values[0]:
-            return first.steps
-    return None
+    """Length of the schedule's leading warmup (:func:`leading_warmup`), when it has one."""
+    warm = leading_warmup(schedule)
+    return None if warm is None else warm.steps
 
 
 def horizon(recipe: Recipe) -> int:

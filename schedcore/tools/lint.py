@@ -12,9 +12,7 @@ import math
 import numpy as np
 
 from ..recipe import Recipe
-from ..schedules.breakpoints import boundaries, restarts
-from ..schedules.combinators import PerEpoch
-from ..schedules.cyclic import SGDR, Cyclic
+from ..schedules.breakpoints import boundaries
 from ..schedules.node import Schedule
 from .keypoints import horizon, warmup_steps
 
@@ -74,7 +72,7 @@ def lint(recipe: Recipe) -> list[Finding]:
     after_warmup = curve[start:]
     if (
         after_warmup.shape[0] > 1
-        and _decays(schedule)
+        and schedule.varies()
         and float(after_warmup.min()) >= float(after_warmup.max())
     ):
         add(
@@ -138,29 +136,6 @@ def _length(recipe: Recipe, total: int) -> list[Finding]:
     return [Finding("W003", message)]
 
 
-def _decays(schedule: Schedule) -> bool:
-    """Whether the tree has a node meant to change the lr (anything but constants)."""
-    stack = [schedule]
-    while stack:
-        node = stack.pop()
-        if node.is_derived:
-            stack.append(node.expansion)
-            continue
-        if node.type_name not in (
-            "constant",
-            "sequence",
-            "product",
-            "scale",
-            "clamp",
-            "shift",
-            "repeat",
-            "per_epoch",
-        ):
-            return True
-        stack.extend(node.children())
-    return False
-
-
 def _walk(schedule: Schedule):
     stack = [schedule]
     while stack:
@@ -170,41 +145,24 @@ def _walk(schedule: Schedule):
 
 
 def _cycles(schedule: Schedule, total: int) -> list[Finding]:
+    """W005 for every node that cycles without end and whose cycle holding step ``total``
+    (on the node's own clock) starts before it."""
     out = []
     for node in _walk(schedule):
-        if isinstance(node, SGDR) and node.cycle_limit is None:
-            starts = restarts(node, 10 * total)
-            inside = [s for s in starts if s < total]
-            if starts[-1] > total or len(starts) > len(inside):
-                nxt = (
-                    min(s for s in starts if s >= total)
-                    if any(s >= total for s in starts)
-                    else None
+        span = node.cycle_span(total)
+        if span is not None and span[0] != total:
+            out.append(
+                Finding(
+                    "W005",
+                    f"{node.type_name} cycle starting at step {span[0]} is cut off: it would "
+                    f"end at step {span[1]}, training ends at {total}",
                 )
-                if nxt is not None and nxt != total:
-                    out.append(
-                        Finding(
-                            "W005",
-                            f"sgdr cycle starting at step {inside[-1]} is cut off: "
-                            f"it would end at step {nxt}, training ends at "
-                            f"{total}",
-                        )
-                    )
-        if isinstance(node, Cyclic):
-            period = node.up + (node.down or node.up)
-            if total % period:
-                out.append(
-                    Finding(
-                        "W005",
-                        f"cyclic period {period} does not divide the run of "
-                        f"{total} steps: the last cycle is cut off",
-                    )
-                )
+            )
     return out
 
 
 def _per_epoch(schedule: Schedule, total: int) -> list[Finding]:
-    epochs = [n.steps_per_epoch for n in _walk(schedule) if isinstance(n, PerEpoch)]
+    epochs = [e for e in (n.epoch_steps() for n in _walk(schedule)) if e is not None]
     if not epochs:
         return []
     epoch = min(epochs)

@@ -20,6 +20,11 @@ from .keypoints import horizon, warmup_steps
 FORMATS = (".png", ".svg", ".pdf")
 
 
+def marked_steps(recipe: Recipe) -> list[int]:
+    """The steps both plots mark as boundaries: the schedule's own, up to the horizon."""
+    return boundaries(recipe.schedule, horizon(recipe))
+
+
 def _series(recipe: Recipe, steps: np.ndarray) -> list[tuple[str, np.ndarray]]:
     values = recipe.lr(steps)
     if values.ndim == 1:
@@ -58,7 +63,7 @@ def plot_recipe(recipe: Recipe, output: Path, log: bool = False) -> Path:
     steps = np.arange(total + 1, dtype=np.int64)
     series = _series(recipe, steps)
     fig, ax = plt.subplots(figsize=(9, 4.8), dpi=120)
-    edges = [0, *boundaries(recipe.schedule, total), total]
+    edges = [0, *marked_steps(recipe), total]
     for n, (a, b) in enumerate(itertools.pairwise(edges)):
         if n % 2:
             ax.axvspan(a, b, color="0.93", zorder=0, linewidth=0)
@@ -127,7 +132,5 @@ def terminal_plot(recipe: Recipe, log: bool = False, width: int = 72, height: in
     total = horizon(recipe)
     steps = np.unique(np.linspace(0, total, width * 4).astype(np.int64))
     title = f"{recipe.name or 'recipe'}: lr over {total} steps" + (" (log scale)" if log else "")
-    body = render(
-        steps, _series(recipe, steps), width, height, log, boundaries(recipe.schedule, total)
-    )
+    body = render(steps, _series(recipe, steps), width, height, log, marked_steps(recipe))
     return title + "\n" + body

@@ -65,7 +65,7 @@ def audit() -> dict[str, str]:
         "cos": lambda x: (f,), "sqrt": lambda x: (p,), "floor": lambda x: (f,),
         "ceil": lambda x: (f,), "log": lambda x: (p,), "log1p": lambda x: (p,),
         "expm1": lambda x: (p,), "to_int": lambda x: (f,),
-        "piecewise": lambda x: (i, [7, 2**31 + 5], pieces(x)),
+        "piecewise": lambda x: (i, [7, 2**31 + 5], lambda k, t: pieces(x)[k](t)),
     }  # fmt: skip
     protocol = {
         n for n in vars(NumpyOps) if not n.startswith("_") and n not in ("name", "can_raise")

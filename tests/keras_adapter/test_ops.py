@@ -23,6 +23,16 @@ def test_every_protocol_op_keeps_64_bits_and_numpys_values():
     assert {op: why for op, why in result.items() if why} == {}
 
 
+def test_evaluate_is_the_cores_multiplier_as_a_tensor():
+    node = sc.warmup(sc.cosine(steps=20, end=0.1), steps=5)
+    steps = np.arange(0, 40)
+    values = keras.ops.convert_to_numpy(sk.evaluate(node, steps))
+    assert values.dtype == np.float64 and values.shape == steps.shape
+    np.testing.assert_allclose(values, node(steps), rtol=1e-12)
+    assert float(sk.evaluate(node, 3)) == pytest.approx(node(3), rel=1e-12)
+    assert not hasattr(sk, "lower")  # evaluate evaluates; only OneFlow's lower plans
+
+
 def test_after_error_holds_inside_graphs():
     node = sc.linear(steps=10, start=1.0, end=0.5, after="error")
     with pytest.raises(sc.StepRangeError):

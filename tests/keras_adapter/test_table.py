@@ -8,6 +8,7 @@ import pytest
 
 import schedcore as sc
 import schedcore_keras as sk
+from schedcore.groups.walk import module_tags
 
 
 class MyRMSNorm(keras.layers.Layer):
@@ -136,3 +137,31 @@ def test_duplicate_paths_are_an_error_naming_the_path():
     assert [v.path for v in model.weights].count("two/dense/kernel") == 2
     with pytest.raises(ValueError, match=r"two variables have the path 'two/dense/kernel'"):
         sk.param_table(model)
+
+
+class Recurrent(keras.layers.Layer):
+    """A layer with LSTM-style biases (``bias_ih``): the core tags them ``bias``."""
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], 2), name="kernel")
+        self.bias_ih = self.add_weight(shape=(2,), initializer="zeros", name="bias_ih")
+
+    def call(self, x):
+        return x @ self.kernel + self.bias_ih
+
+
+def test_tags_are_the_cores_for_every_variable():
+    """Keras rows go through the core's walk: the same tags as a torch or OneFlow model."""
+    layer = Recurrent(name="lstm")
+    inputs = keras.Input((3,))
+    m = keras.Model(inputs, layer(inputs))
+    table, variables = sk.param_table(m)
+    rows = {p.name: p for p in table}
+    assert rows["lstm.bias_ih"].tags == {"type:Recurrent", "bias"}
+    assert rows["lstm.kernel"].tags == {"type:Recurrent"}
+    for name, variable in variables.items():
+        assert sk.tags_for(layer, variable) == rows[name].tags
+        assert module_tags(sk.table.variable_entry(variable, layer)) == rows[name].tags
+    # without the model (an optimizer built from bare variables): only the name's own tags
+    bare, _ = sk.table.variables_table(m.trainable_variables)
+    assert {p.name: p.tags for p in bare} == {"lstm.kernel": set(), "lstm.bias_ih": {"bias"}}

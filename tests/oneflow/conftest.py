@@ -5,8 +5,9 @@ collect this directory and fail on `import oneflow`), skip collecting it. `make 
 passes --ignore=tests/oneflow. In the OneFlow venv nothing is ignored, so a broken oneflow
 install fails loudly, and a missing one leaves no tests (pytest exit code 5, a failure).
 
-The shared hypothesis strategies (tests/strategies.py), the examples and the benchmarks are
-importable from here.
+The shared hypothesis strategies (tests/strategies.py), the OneFlow planner's fixed cases and
+kernel model (tests/port/oneflow, as ``port.oneflow``), the examples and the benchmarks are
+importable from here. The planner's own tests need no oneflow: the main venv runs them.
 """
 
 import importlib.util

@@ -58,8 +58,8 @@ def _measure(request: dict[str, Any]) -> dict[str, Any]:
     return {
         "ok": True,
         "applied": applied.tolist(),
-        "max_error": max((p.lowering.max_error for p in pairs), default=0.0),
-        "exact": all(p.lowering.exact for p in pairs),
+        "max_error": max((p.plan.max_error for p in pairs), default=0.0),
+        "exact": all(p.plan.exact for p in pairs),
         "optimizers": [[g["param_names"] for g in p.optimizer.param_groups] for p in pairs],
         "lr_scales": [[g["lr_scale"] for g in p.optimizer.param_groups] for p in pairs],
         "base_lrs": [p.optimizer.param_groups[0]["initial_lr"] for p in pairs],

@@ -1,4 +1,4 @@
-"""benchmarks/bench_oneflow_graph.py runs (--quick) and finds the lowered scheduler's Graph conf
+"""benchmarks/bench_oneflow_graph.py runs (--quick) and finds the planned scheduler's Graph conf
 identical to the hand-written native one. Timing is not asserted here: the script measures it.
 
 It runs in its own process (it builds nn.Graphs; see graph_worker.py), again if it dies of a

@@ -7,14 +7,13 @@ around the end of the schedule (past it too), and far past the end.
 - Eager: the group's lr equals ``recipe.lr(k)`` to rtol 1e-12, and the applied update equals
   it rounded to float32, exactly (OneFlow's eager update kernels take the lr as a float32
   attribute, so that rounding is all any eager scheduler can get).
-- Graph: a recipe that lowers exactly applies ``recipe.lr(k)`` to float32 precision (rtol
-  1e-6); one that lowers only with a tolerance applies it within that tolerance (plus the
-  same float32 rounding); one that cannot be lowered raises NotLowerable naming a path.
+- Graph: a recipe that plans exactly applies ``recipe.lr(k)`` to float32 precision (rtol
+  1e-6); one that plans only with a tolerance applies it within that tolerance (plus the
+  same float32 rounding). That a recipe which cannot be planned raises NotLowerable naming
+  a real node is checked without oneflow (``tests/port/oneflow/test_planner.py``).
 """
 
 from __future__ import annotations
-
-import re
 
 import numpy as np
 from hypothesis import HealthCheck, assume, event, given, settings
@@ -23,6 +22,7 @@ from probes import eager_applied
 
 import schedcore as sc
 import schedcore_oneflow as so
+from schedcore.port.oneflow import plan_schedules
 from strategies import recipes
 
 EAGER_WINDOW, GRAPH_WINDOW = 40, 24
@@ -51,58 +51,16 @@ def test_eager_applied_lr_equals_core(case, far):
         np.testing.assert_array_equal(applied, expected.astype(np.float32))
 
 
-def node_at(doc: dict, path: str) -> dict:
-    """The node a lowering path names, in the recipe's explicit document (a derived node's
-    expansion, ``schedule (expanded: ...)``, is named by the derived node)."""
-    node: object = doc
-    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path.split(" (")[0]):
-        node = node[int(part[1:-1])] if part.startswith("[") else node[part]  # type: ignore[index]
-    assert isinstance(node, dict) and "type" in node, (path, node)
-    return node
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(case=recipes())
-def test_every_recipe_lowers_or_names_its_node(case):
-    """Every schedule of a recipe lowers exactly, or within a tolerance, or raises NotLowerable
-    naming a real node of the recipe (its path and type) and why."""
-    recipe = sc.load(case[0])
-    explicit = recipe.to_dict()
-    for name in ["default", *recipe.schedules]:
-        path = "schedule" if name == "default" else f"schedules.{name}"
-        schedule = recipe.schedule_named(name)
-        for tolerance in (None, TOLERANCE):
-            try:
-                lowering = so.lower(schedule, tolerance, path)
-            except so.NotLowerable as err:
-                node = node_at(explicit, err.path)
-                derived = " (expanded: " in err.path
-                assert derived or node["type"] == err.node_type, (err, node)
-                assert str(err).startswith(f"{err.path} ({err.node_type}): {err.reason}")
-                continue
-            # exact without a tolerance; with one (after NotLowerable without) approximated
-            assert lowering.exact == (tolerance is None)
-            assert lowering.max_error <= (tolerance or 0.0)
-            assert {s.kind for s in lowering.schedulers} <= NATIVE
-            break
-
-
-NATIVE = {
-    "ConstantLR", "LinearLR", "CosineDecayLR", "CosineAnnealingLR", "PolynomialLR",
-    "ExponentialLR", "StepLR", "MultiStepLR", "CosineAnnealingWarmRestarts",
-}  # fmt: skip
-
-
-def lowering_of(recipe: sc.Recipe) -> tuple[str, float | None]:
+def plan_of(recipe: sc.Recipe) -> tuple[str, float | None]:
     """("exact" | "approximated" | "not lowerable", the tolerance to use)."""
     names = dict.fromkeys(g.schedule for g in recipe.groups)
     try:
-        so.graph.lowerings(recipe, names)
+        plan_schedules(recipe, names)
         return "exact", None
     except so.NotLowerable as err:
         assert err.path.startswith(("schedule", "schedules.")), err
     try:
-        so.graph.lowerings(recipe, names, TOLERANCE)
+        plan_schedules(recipe, names, TOLERANCE)
         return "approximated", TOLERANCE
     except so.NotLowerable as err:
         assert err.path.startswith(("schedule", "schedules.")) and err.node_type in str(err)
@@ -120,8 +78,9 @@ def test_graph_applied_lr_equals_core(graph_worker, case, far):
     recipe = sc.load(doc).bind(rows)
     if not recipe.groups:
         return
-    kind, tolerance = lowering_of(recipe)
-    assume(kind != "not lowerable")  # those: test_every_recipe_lowers_or_names_its_node
+    kind, tolerance = plan_of(recipe)
+    # those: tests/port/oneflow/test_planner.py::test_every_recipe_lowers_or_names_its_node
+    assume(kind != "not lowerable")
     event(kind)  # pytest --hypothesis-show-statistics shows the mix
     for first in windows(recipe, far, GRAPH_WINDOW):
         reply = graph_worker.measure(doc, rows, first, GRAPH_WINDOW, tolerance)

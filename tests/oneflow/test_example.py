@@ -39,7 +39,7 @@ def test_oneflow_mobilenet_applies_the_layered_lrs_in_eager_and_graph_mode():
     expected = peaks[None, :] * recipe.schedule(np.arange(10))[:, None]  # 2 steps past the end
     # eager: OneFlow's update applies the group's lr rounded to float32, exactly
     np.testing.assert_array_equal(np.array(out["eager"]), expected.astype(np.float32))
-    # graph: lowered exactly; the kernel computes in double and outputs float32
+    # graph: planned exactly; the kernel computes in double and outputs float32
     np.testing.assert_allclose(np.array(out["graph"]), expected, rtol=1e-6, atol=0)
     assert "OneFlow: SequentialLR(milestones=[2], interval_rescaling=[True])" in done.stdout
     assert "graph group: lr 0.001 x lr_scale 0.01" in done.stdout

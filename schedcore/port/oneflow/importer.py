@@ -1,13 +1,12 @@
-"""OneFlow 0.9.0: read a live ``oneflow.optim.lr_scheduler`` object (eager mode).
+"""OneFlow 0.9.0: read a live ``oneflow.optim.lr_scheduler`` object (eager mode) as a recipe.
 
-Every OneFlow scheduler is closed-form: ``get_lr(base_lr, step)``; after construction and
-``k`` calls of ``step()``, update ``k`` applies ``get_lr(base_lr, k)``. Read by duck typing
-(class name from a ``oneflow`` module, constructor attributes, ``base_lrs``); nothing here
-imports oneflow. OneFlow's SequentialLR gives a child the *global* step unless its
-``interval_rescaling`` entry is true (then the step since its milestone); WarmupLR is a
-SequentialLR. CosineAnnealingWarmRestarts finds cycles with ``floor(log(...))`` in float64
-(eager), reproduced with ``sgdr(cycle_index='log')``; Graph mode's kernel computes in
-float32 from an integer division and is not what this reads.
+What each OneFlow scheduler computes, eager and in the Graph kernel (SequentialLR's clocks,
+PolynomialLR's ``cycle`` taking step 0 as step 1, CosineAnnealingWarmRestarts' cycle rounding),
+is documented once, in :mod:`.kernels`; this module maps each to core nodes: eager
+CosineAnnealingWarmRestarts to ``sgdr(cycle_index='log')`` (its float64 rounding), a
+SequentialLR child to a global or local phase by its ``interval_rescaling``. Read by duck
+typing (class name from a ``oneflow`` module, constructor attributes, ``base_lrs``); nothing
+here imports oneflow.
 """
 
 from __future__ import annotations
@@ -163,7 +162,7 @@ def _single(kind: str, s: Any, base: float, path: str) -> Schedule:
         if not s.cycle:
             return Polynomial(steps=steps, start=1.0, end=end, power=power)
         cycling = Polynomial(steps=steps, start=1.0, end=end, power=power, after="stretch")
-        # OneFlow replaces step 0 by step 1 before stretching the decay
+        # PolynomialLR's cycle takes step 0 as step 1 (see .kernels)
         return Sequence(
             phases=(Phase(Shift(schedule=cycling, offset=1), 1), Phase(cycling, None, "global"))
         )
