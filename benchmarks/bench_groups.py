@@ -1,6 +1,7 @@
 """Resolving a 100,000-parameter table (2,000 layers x 50 parameters), side by side.
 
-- schedcore: build the table and resolve a 10-rule policy with layer-wise lr decay;
+- schedcore: build the table from row dicts and resolve a 10-rule policy with layer-wise lr
+  decay (named groups, every match item checked); the target is both under 1 s together;
 - seed-000 style: the list comprehensions users write today (decay / no-decay x backbone /
   head), plus the common per-layer comprehension for layer-wise decay;
 - transformers' ``Trainer.get_decay_parameter_names`` on an equivalent torch model (it
@@ -145,10 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(rows):,} parameters, {len(recipe.policy.rules)} rules with layer decay: "
         f"{len(bound.groups)} groups, {len(bound.resolution.frozen)} frozen"
     )
+    print("first groups:", ", ".join(g.name for g in bound.groups[:4]), "...")
     report(
         [
-            ("schedcore resolve", f"{t_ours:7.3f} s   (target <= 1 s)"),
-            ("  (building the table from dicts)", f"{t_table:7.3f} s"),
+            ("schedcore table + resolve", f"{t_table + t_ours:7.3f} s   (target <= 1 s)"),
+            ("  building the table from dicts", f"{t_table:7.3f} s"),
+            ("  resolving", f"{t_ours:7.3f} s"),
             ("seed-000 comprehensions (no LLRD)", f"{t_seed:7.3f} s"),
             ("seed-000 + per-layer LLRD comprehensions", f"{t_seed_llrd:7.3f} s"),
             ("HF get_decay_parameter_names (torch)", f"{t_hf:7.3f} s"),
@@ -162,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             ("schedcore / HF decay names", f"{t_ours / t_hf:6.2f}x"),
         ]
     )
-    ok = t_ours <= 1.0 and t_ours <= t_seed_llrd and t_ours <= t_hf
+    ok = t_table + t_ours <= 1.0 and t_ours <= t_seed_llrd and t_ours <= t_hf
     print("targets met" if ok else "TARGETS MISSED")
     assert re.match(r"encoder", names[1])
     return 0 if ok or args.quick else 1

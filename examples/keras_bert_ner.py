@@ -28,8 +28,10 @@ import numpy as np
 from schedcore_keras import AdamWarmup, calc_train_steps
 
 VOCAB, TAGS, SEQ_LEN, HIDDEN = 64, 5, 12, 16
-# keras-bert's bert.py decays these (substrings of variable names)
-DECAY_PATTERN = ["embeddings", "kernel", "W1", "W2", "Wk", "Wq", "Wv", "Wo"]
+# keras-bert's bert.py decays ["embeddings", "kernel", "W1", "W2", "Wk", "Wq", "Wv", "Wo"]
+# (substrings of variable names); this model is built from Keras layers, whose weights are
+# all "embeddings" or "kernel", and a pattern that matches no variable is an error
+DECAY_PATTERN = ["embeddings", "kernel"]
 
 
 def bert_bilstm_tagger(lstm_dim: int = 8) -> keras.Model:

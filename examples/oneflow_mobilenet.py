@@ -113,9 +113,8 @@ def train_eager(recipe: sc.Recipe, steps: int) -> list[list[float]]:
     model, loss_fn, (x, y) = MobileNetLike(), nn.CrossEntropyLoss(), data()
     optimizer, scheduler = so.build(model, recipe, optimizer=flow.optim.SGD)
     for group in optimizer.param_groups:
-        print(
-            f"  eager group: lr {group['initial_lr']:g}  {', '.join(group['param_names'][:2])}, ..."
-        )
+        print(f"  eager group: lr {group['initial_lr']:g}  {group['name']}: "
+              f"{', '.join(group['param_names'][:2])}, ...")  # fmt: skip
     applied = []
     for step in range(steps):
         reset_meters(model)
@@ -150,7 +149,7 @@ def train_graph(recipe: sc.Recipe, steps: int) -> list[list[float]]:
     for pair in pairs:
         for group in pair.optimizer.param_groups:
             print(f"  graph group: lr {group['initial_lr']:g} x lr_scale {group['lr_scale']:g}  "
-                  f"{', '.join(group['param_names'][:2])}, ...")  # fmt: skip
+                  f"{group['name']}: {', '.join(group['param_names'][:2])}, ...")  # fmt: skip
     graph = TrainGraph(model, pairs)
     applied = []
     for step in range(steps):

@@ -70,7 +70,7 @@ def run_torch_like(flow, adapter, recipe: sc.Recipe, steps: int):
         optimizer.step()
         optimizer.zero_grad()
         scheduler.step()
-    return np.array(applied).T, adapter.param_table(model)[0]
+    return np.array(applied).T, adapter.param_table(model)
 
 
 def run_torch(recipe: sc.Recipe, steps: int) -> tuple[np.ndarray, sc.ParamTable]:
@@ -115,7 +115,7 @@ def run_keras(recipe: sc.Recipe, steps: int) -> tuple[np.ndarray, sc.ParamTable]
     x = np.concatenate([b[0] for b in batches])
     y = np.concatenate([b[1] for b in batches])
     model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0, callbacks=[Record()])
-    return np.array(applied, dtype=np.float64).T, adapter.param_table(model)[0]
+    return np.array(applied, dtype=np.float64).T, adapter.param_table(model)
 
 
 RUNNERS = {"torch": run_torch, "keras": run_keras, "oneflow": run_oneflow}
@@ -131,13 +131,13 @@ def main(argv: list[str] | None = None) -> np.ndarray:
     bound = recipe.bind(table)
     groups = bound.resolution.groups
     print(f"{args.framework}: {RECIPE.name}, {steps} updates; the groups:")
-    for i, g in enumerate(groups):
+    for g in groups:
         decay = "optimizer default" if g.weight_decay is None else f"{g.weight_decay:g}"
-        print(f"  g{i}: lr {g.lr:g}, weight decay {decay}: {', '.join(g.params)}")
+        print(f"  {g.name}: lr {g.lr:g}, weight decay {decay}: {', '.join(g.params)}")
     print("the lr applied per group at each update:")
-    print("step" + "".join(f"{f'g{i}':>14}" for i in range(len(groups))))
+    print("step" + "".join(f"{g.name:>15}" for g in groups))
     for k in range(steps):
-        print(f"{k:4d}" + "".join(f"{applied[i, k]:14.6e}" for i in range(len(groups))))
+        print(f"{k:4d}" + "".join(f"{applied[i, k]:15.6e}" for i in range(len(groups))))
     core = bound.lr(np.arange(steps))
     gap = np.abs(applied - core)
     worst = float(np.max(np.divide(gap, core, out=gap.copy(), where=core > 0)))

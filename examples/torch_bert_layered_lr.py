@@ -46,8 +46,8 @@ def main(argv: list[str] | None = None) -> list[list[float]]:
     model = BertTest()
     recipe = sc.load(BERT_RECIPE)
     optimizer, scheduler = st.build(model, recipe, eps=1e-7)
-    for i, group in enumerate(optimizer.param_groups):
-        print(f"group {i}: {len(group['params'])} params, lr {group['initial_lr']:g}, "
+    for group in optimizer.param_groups:  # named by the rules that formed them, in rule order
+        print(f"{group['name']}: {len(group['params'])} params, lr {group['initial_lr']:g}, "
               f"weight_decay {group['weight_decay']:g}")  # fmt: skip
 
     inputs = torch.randint(0, 99, (4, 12))

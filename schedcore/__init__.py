@@ -12,9 +12,9 @@ from .errors import SpecError, StepRangeError
 from .groups.policy import GroupPolicy
 from .groups.resolve import Decision, Group, Resolution, resolve
 from .groups.table import Param, ParamTable
-from .recipe import Recipe, load
-from .recipe.fingerprint import fingerprint
-from .recipe.group_schedules import GroupSchedules
+from .recipes import Recipe, as_recipe, load
+from .recipes.fingerprint import fingerprint
+from .recipes.group_schedules import GroupSchedules
 from .schedules.combinators import (
     Clamp,
     PerEpoch,
@@ -112,6 +112,7 @@ __all__ = [
     "SpecError",
     "StepRangeError",
     "Stepper",
+    "as_recipe",
     "clamp",
     "constant",
     "cosine",

@@ -12,6 +12,7 @@ serialization, validation and documentation.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import numbers
 from collections.abc import Callable, Sequence
@@ -28,6 +29,14 @@ LR_RANGE = (1e-30, 1e6)
 """Learning rates schedcore accepts: far beyond any real one, and every ratio stays finite."""
 FACTOR_MAX = 1e6
 """Largest lr or weight-decay multiplier a group rule may apply."""
+
+
+def did_you_mean(word: Any, options: Sequence[Any]) -> str:
+    """``"did you mean 'x'? "`` for the option closest to ``word`` (``difflib``), or ``""``."""
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, [str(o) for o in options], n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
 
 
 class Kind:
@@ -119,7 +128,8 @@ class Choice(Kind):
 
     def coerce(self, value: Any, path: str) -> str:
         if not isinstance(value, str) or value not in self.options:
-            raise self.fail(path, value)
+            hint = did_you_mean(value, self.options)
+            raise SpecError(path, f"{hint}must be {self.accepts}, got {describe(value)}")
         return value
 
 
@@ -236,7 +246,8 @@ def build(cls: type, data: dict[str, Any], path: str, extra: Callable[[str], str
             accepted = ", ".join(known) or "no fields"
             raise SpecError(
                 f"{path}.{key}" if path else str(key) or repr(key),
-                f"unknown field; {cls.__name__.lower()} accepts: {accepted}",
+                f"unknown field; {did_you_mean(key, list(known))}"
+                f"{cls.__name__.lower()} accepts: {accepted}",
             )
     missing = [
         name

@@ -7,6 +7,8 @@ problem, so a test can demand that resolve() raises exactly when there is one an
 message names one of them:
 
 - a non-optional rule that matches nothing, or an unknown schedule;
+- an item of a match list (not in ``match.optional``) that selects no parameter the rule's
+  other conditions allow;
 - a facet of a name whose deciding rules disagree (naming both rules and the name);
 - a trainable parameter no rule matches (without defaults); a layer-decayed parameter
   without a layer id; ``wd_mult`` without a default weight decay (trainable ones only);
@@ -43,7 +45,16 @@ LAYERS = {
 PREFIXES = ("emb.", "enc.", "enc.layer.1", "head.", "pool.", "tied.")
 SUBSTRINGS = ("bias", "LayerNorm", "attn", "weight", "ffn")
 GLOBS = ("*.bias", "enc.layer.*.ffn.*", "head.*", "*LayerNorm*", "emb.*")
-REGEXES = (r"enc\.layer\.\d+\.attn\..*", r".*\.bias", r"(emb|pool)\..*", r"enc\.layer\.1\d?\..*")
+# each regex compiles on its own: inline flags, named groups and backreferences work
+REGEXES = (
+    r"enc\.layer\.\d+\.attn\..*",
+    r".*\.bias",
+    r"(emb|pool)\..*",
+    r"enc\.layer\.1\d?\..*",
+    r"(?i).*layernorm.*",
+    r"(?P<m>[a-z]+)\.(?P=m)?.*weight",
+    r"enc\.layer\.(\d)\1?\..*",
+)
 TAGS = ("bias", "norm", "embedding")
 
 BASE_LRS = (1e-4, 1e-3, 0.1)
@@ -102,7 +113,15 @@ def selectors(draw: Any, with_layers: bool, names: tuple[str, ...] = UNIVERSE) -
     keys = draw(
         st.lists(st.sampled_from(sorted(criteria)), min_size=size, max_size=size, unique=True)
     )
-    return {k: draw(criteria[k]) for k in keys}
+    out = {k: draw(criteria[k]) for k in keys}
+    items = [i for k in keys if k in ITEM_KEYS for i in out[k]]
+    if items and draw(st.integers(0, 2)) == 0:  # some items may select nothing
+        out["optional"] = draw(st.lists(st.sampled_from(items), min_size=1, unique=True))
+    return out
+
+
+ITEM_KEYS = ("glob", "regex", "prefix", "contains", "name", "tags")
+"""The match lists whose items ``optional`` may name."""
 
 
 @st.composite
@@ -188,31 +207,79 @@ def layer_id(name: str, layers: dict[str, Any] | None) -> int | None:
     return int(m.group(1)) + layers.get("offset", 0) if m else None
 
 
-def matches(match: dict[str, Any], name: str, param: Param, lid: int | None) -> bool:
-    """Every criterion holds; within one, any item."""
-    tests = {
-        "prefix": lambda v: any(name.startswith(p) for p in _items(v)),
-        "contains": lambda v: any(s in name for s in _items(v)),
-        "name": lambda v: name in _items(v),
-        "tags": lambda v: any(t in param.tags for t in _items(v)),
-        "ndim": lambda v: len(param.shape) in ([v] if isinstance(v, int) else v),
-        "shape": lambda v: tuple(param.shape) == tuple(v),
-        "layers": lambda v: lid is not None and v[0] <= lid <= v[1],
-    }
+def item_holds(key: str, item: Any, name: str, param: Param, lid: int | None) -> bool:
+    """One item of one condition, on its own (no pattern is ever joined with another)."""
+    if key == "prefix":
+        return name.startswith(item)
+    if key == "contains":
+        return item in name
+    if key == "name":
+        return name == item
+    if key == "glob":
+        return fnmatch.fnmatchcase(name, item)
+    if key == "regex":
+        return re.fullmatch(item, name) is not None
+    if key == "tags":
+        return item in param.tags
+    if key == "ndim":
+        return len(param.shape) == item
+    if key == "shape":
+        return tuple(param.shape) == tuple(item)
+    if key == "layers":
+        return lid is not None and item[0] <= lid <= item[1]
+    raise AssertionError(key)
+
+
+def condition_items(match: dict[str, Any]) -> dict[str, list[Any]]:
+    """Each condition of a match table with its items (``shape``, ``layers``: one item)."""
+    out = {}
     for key, value in match.items():
-        if key in ("glob", "regex"):
+        if key == "optional":
             continue
-        if not tests[key](value):
-            return False
-    patterns = _items(match.get("glob", ())) + _items(match.get("regex", ()))
-    if patterns:
-        globs = _items(match.get("glob", ()))
-        ok = any(fnmatch.fnmatchcase(name, g) for g in globs) or any(
-            re.fullmatch(r, name) for r in _items(match.get("regex", ()))
-        )
-        if not ok:
-            return False
-    return True
+        if key in ("shape", "layers"):
+            out[key] = [value]
+        elif key == "ndim":
+            out[key] = [value] if isinstance(value, int) else list(value)
+        else:
+            out[key] = _items(value)
+    return out
+
+
+def matches(match: dict[str, Any], name: str, param: Param, lid: int | None) -> bool:
+    """Every condition holds (AND); within one, any of its items (OR)."""
+    return all(
+        any(item_holds(key, item, name, param, lid) for item in items)
+        for key, items in condition_items(match).items()
+    )
+
+
+def dead_items(
+    match: dict[str, Any], rows: list[tuple[str, Param]], ids: list[int | None]
+) -> list[tuple[str, int]]:
+    """``(condition, index)`` of each item (not optional) that selects no row the other
+    conditions allow."""
+    conditions = condition_items(match)
+    optional = _items(match.get("optional", ()))
+    out = []
+    for key, items in conditions.items():
+        for j, item in enumerate(items):
+            if item in optional and key in ITEM_KEYS:
+                continue
+            alive = False
+            for (name, param), lid in zip(rows, ids, strict=True):
+                if not item_holds(key, item, name, param, lid):
+                    continue
+                others = all(
+                    any(item_holds(k, x, name, param, lid) for x in xs)
+                    for k, xs in conditions.items()
+                    if k != key
+                )
+                if others:
+                    alive = True
+                    break
+            if not alive:
+                out.append((key, j))
+    return out
 
 
 def effects(rule: dict[str, Any]) -> dict[str, Any]:
@@ -278,9 +345,13 @@ def expected(
     ]
     errors: list[ExpectedError] = []
     # dead rules and unknown schedules
-    for rule, hit in zip(rules, hits, strict=True):
+    for i, (rule, hit) in enumerate(zip(rules, hits, strict=True)):
         if not rule.get("optional", False) and not any(hit):
             errors.append(ExpectedError("dead", rule["name"], "matches no parameter"))
+        elif not rule.get("optional", False):
+            for key, j in dead_items(rule["match"], rows, ids):
+                path = f"groups.rules[{i}].match.{key}[{j}]: "
+                errors.append(ExpectedError("item", path))
         if "schedule" in rule and rule["schedule"] not in schedules:
             errors.append(ExpectedError("schedule", rule["schedule"]))
     # per facet, the deciding rules (highest priority among matching rules that set it)

@@ -214,7 +214,7 @@ def trainings(draw: Any) -> dict[str, Any]:
 def _total(training: dict[str, Any] | None) -> int | None:
     if training is None:
         return None
-    from schedcore.recipe.training import Training
+    from schedcore.recipes.training import Training
 
     return Training(**training).steps
 
@@ -358,7 +358,11 @@ def _groups(draw: Any, facts: dict[str, Any], named: list[str]) -> dict[str, Any
     tied = [ALIAS] if facts["tied"] else []
     templates = {
         "no_decay": st.sampled_from(
-            [{"tags": ["bias", "norm"]}, {"contains": ["bias", "norm"]}, {"ndim": [1]}]
+            [  # a table may have no norm layer: that item is optional
+                {"tags": ["bias", "norm"], "optional": ["norm"]},
+                {"contains": ["bias", "norm"], "optional": ["norm"]},
+                {"ndim": [1]},
+            ]
         ),
         "head": st.sampled_from(
             [{"prefix": ["head."]}, {"glob": ["head.*"]}, {"regex": [r"head\.(weight|bias)"]}]

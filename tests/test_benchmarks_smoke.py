@@ -30,7 +30,7 @@ def test_groups_benchmark_runs(capsys):
     import bench_groups
 
     assert bench_groups.main(["--quick"]) == 0
-    assert "schedcore resolve" in capsys.readouterr().out
+    assert "schedcore table + resolve" in capsys.readouterr().out
 
 
 def test_torch_scheduler_benchmark_runs(capsys):

@@ -24,9 +24,9 @@ def test_torch_bert_layered_lr(capsys):
 
     applied = np.array(example.main(["--steps", "15"])).T
     out = capsys.readouterr().out
-    assert "group 2: 3 params, lr 0.01, weight_decay 0" in out
+    assert "head+no_decay: 3 params, lr 0.01, weight_decay 0" in out
     curve = sc.load(BERT_RECIPE).schedule(np.arange(15))
-    np.testing.assert_array_equal(applied, np.array([1e-5, 1e-5, 1e-2, 1e-2])[:, None] * curve)
+    np.testing.assert_array_equal(applied, np.array([1e-5, 1e-2, 1e-2, 1e-5])[:, None] * curve)
     assert "torch_bert_layered_lr" in sys.modules
 
 
@@ -53,13 +53,13 @@ def test_shared_recipe_gives_the_same_lr_table_in_torch_and_keras(capsys):
     tables = {name: example.main(["--framework", name]) for name in ("torch", "keras")}
     out = capsys.readouterr().out
     # each framework's own parameter names, resolved to the same five groups
-    assert "g4: lr 0.01, weight decay 0.01: head.weight" in out
-    assert "g4: lr 0.01, weight decay 0.01: head.kernel" in out
-    assert "g1: lr 0.001, weight decay 0: body.bias, norm.gamma, norm.beta" in out
+    assert "  head: lr 0.01, weight decay 0.01: head.weight" in out
+    assert "  head: lr 0.01, weight decay 0.01: head.kernel" in out
+    assert "  no_decay: lr 0.001, weight decay 0: body.bias, norm.gamma, norm.beta" in out
     assert out.count("max relative difference from the core's recipe.lr(k)") == 2
     # the core's table: the base curve scaled per group (head 10x, embeddings 0.1x)
     curve = recipe.schedule(np.arange(recipe.total_steps))
-    core = np.array([1e-4, 1e-3, 1e-3, 1e-2, 1e-2])[:, None] * curve
+    core = np.array([1e-3, 1e-2, 1e-2, 1e-4, 1e-3])[:, None] * curve  # groups in rule order
     np.testing.assert_allclose(tables["torch"], core, rtol=1e-12, atol=0)
     np.testing.assert_allclose(tables["keras"], core, rtol=1e-6, atol=0)  # float32 lr
-    assert tables["torch"][:, 0].max() == 0 and tables["torch"][3, 3] == 1e-2
+    assert tables["torch"][:, 0].max() == 0 and tables["torch"][1, 3] == 1e-2

@@ -18,7 +18,7 @@ from schedcore.errors import SpecError
 from schedcore.fields import LR_RANGE, Bool, Choice, Declared, Int, Real, declared
 from schedcore.groups.policy import Defaults, Layers, Rule, Selector
 from schedcore.port import common
-from schedcore.recipe.training import Training
+from schedcore.recipes.training import Training
 from schedcore.schedules.combinators import Phase
 
 

@@ -736,3 +736,134 @@ def test_pathological_layer_patterns():
                 },
             }
             check(doc, BERT_TABLE, f"layers {_short(layers)[:60]}")
+
+
+# -- 100k hostile documents: dict, JSON and TOML, with a cheap oracle ------------------------------
+
+HOSTILE_COUNTS = {"dict": 40_000, "json": 30_000, "toml": 30_000}
+HOSTILE_SEEDS = {"dict": 1, "json": 2, "toml": 3}
+"""Documents per form in one full run (100k in all); SCHEDCORE_FUZZ_SCALE multiplies them."""
+
+# JSON-able garbage (any of it may also land in a TOML document where TOML can say it)
+PLAIN_GARBAGE = [
+    g for g in GARBAGE if isinstance(g, (type(None), bool, int, float, str, list, dict))
+]  # fmt: skip
+TEXT_JUNK = ["", "\n", "]", "[", "{", "}", '"', "=", ",", "\\", "\x00", "\ufeff", "\ud800",
+             "[[", "'''", "nan", "1e999", "#", "\t", "é", "\u2028", '"lr": 1,',
+             "lr = 1\n"]  # fmt: skip
+
+
+def hostile_seeds() -> list[dict[str, Any]]:
+    """Small valid recipes: one per node type, the short forms, and the BERT example."""
+    out = [
+        {"lr": 0.1, "training": {"total_steps": 1000}, "schedule": copy.deepcopy(tree)}
+        for tree in NODE_SEEDS.values()
+    ]
+    out.append(copy.deepcopy(BERT))
+    out.append({"lr": 3e-4, "training": {"epochs": 3, "steps_per_epoch": 100},
+                "schedule": {"warmup": "5%", "decay": "cosine", "min_lr_ratio": 0.1}})  # fmt: skip
+    return out
+
+
+def mutate(doc: Any, rng: random.Random, plain: bool) -> Any:
+    """1 or 2 cheap random mutations (copies only along each mutated path)."""
+    garbage = PLAIN_GARBAGE if plain else GARBAGE
+    for _ in range(rng.randint(1, 2)):
+        paths = [p for p, _ in walk(doc)]
+        if not paths:
+            return doc
+        path = rng.choice(paths)
+        action = rng.random()
+        if action < 0.55:
+            doc = replace(doc, path, rng.choice(garbage))
+        elif action < 0.7:
+            doc = delete(doc, path)
+        elif action < 0.8:
+            parent = dict(walk(doc)).get(path[:-1], doc) if path[:-1] else doc
+            if isinstance(parent, dict):  # a key added (or overwritten) in a table
+                key = rng.choice(
+                    ["bogus", "type", "steps", "lr", "schedule", *([] if plain else [1, None])]
+                )
+                doc = replace(doc, (*path[:-1], key), rng.choice(garbage))
+        elif action < 0.9:
+            doc = replace(doc, path, {"type": rng.choice(sorted(NODE_TYPES))})
+        else:  # a sub-tree copied elsewhere (shared, in the dict form)
+            doc = replace(doc, path, rng.choice([v for _, v in walk(doc)]))
+    return doc
+
+
+def mutate_text(text: str, rng: random.Random) -> str:
+    for _ in range(rng.randint(1, 3)):
+        at = rng.randint(0, len(text))
+        action = rng.random()
+        if action < 0.4:
+            text = text[:at] + rng.choice(TEXT_JUNK) + text[at:]
+        elif action < 0.6:
+            text = text[:at]
+        elif action < 0.8:
+            end = min(len(text), at + rng.randint(1, 20))
+            text = text[:at] + text[end:]
+        else:  # a line given twice (duplicate keys)
+            lines = text.split("\n")
+            i = rng.randrange(len(lines))
+            text = "\n".join([*lines[: i + 1], lines[i], *lines[i + 1 :]])
+    return text
+
+
+def hostile_sources(form: str, count: int, seed: int) -> Iterator[Any]:
+    from schedcore.recipes import tomlwrite
+
+    rng = random.Random(seed)
+    seeds = hostile_seeds()
+    made = 0
+    while made < count:
+        doc = mutate(rng.choice(seeds), rng, plain=form != "dict")
+        if form == "dict":
+            yield doc
+        else:
+            try:
+                text = json.dumps(doc) if form == "json" else tomlwrite.dumps(doc)
+            except (TypeError, ValueError, KeyError, AttributeError, RecursionError):
+                continue  # not expressible in that form
+            yield mutate_text(text, rng) if rng.random() < 0.4 else text
+        made += 1
+
+
+def quick_check(source: Any) -> str:
+    """Load; a recipe's lrs (every schedule) at the probe steps are finite and >= 0, and
+    its normalized document loads back to it."""
+    try:
+        recipe = schedcore.load(source)
+    except SpecError as err:
+        assert str(err).strip()
+        return "rejected"
+    steps = np.array(PROBE_STEPS, dtype=np.int64)
+    for schedule in (recipe.schedule, *recipe.schedules.values()):
+        try:
+            values = recipe.base_lr * schedule(steps)
+        except StepRangeError:
+            assert has_error_mode(recipe.to_dict()), "StepRangeError without after = 'error'"
+            continue
+        assert np.all(np.isfinite(values)) and np.all(values >= 0), f"lr {values}"
+    assert schedcore.load(recipe.to_dict()) == recipe, "to_dict does not round-trip"
+    return "loaded"
+
+
+@pytest.mark.parametrize("form", sorted(HOSTILE_COUNTS))
+def test_100k_hostile_documents(form):
+    """dict, JSON and TOML documents (40k + 30k + 30k): 0 escapes other than SpecError,
+    0 NaN, inf or negative lrs."""
+    count = HOSTILE_COUNTS[form] * SCALE
+    counts = {"loaded": 0, "rejected": 0}
+    escapes: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise", under="ignore"):
+            for i, source in enumerate(hostile_sources(form, count, HOSTILE_SEEDS[form])):
+                try:
+                    counts[quick_check(source)] += 1
+                except Exception as err:  # an escape, or a failed assertion
+                    escapes.append(f"#{i} {type(err).__name__}: {str(err)[:200]}\n{_short(source)}")
+    assert not escapes, f"{len(escapes)} of {count} escaped:\n" + "\n".join(escapes[:5])
+    assert counts["loaded"] + counts["rejected"] == count
+    assert counts["loaded"] > count // 50 and counts["rejected"] > count // 5, counts

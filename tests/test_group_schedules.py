@@ -9,7 +9,7 @@ import pytest
 from scheduler_cases import RECIPE
 
 import schedcore as sc
-from schedcore.recipe.group_schedules import check_schedule_names
+from schedcore.recipes.group_schedules import check_schedule_names
 
 
 def test_each_group_follows_its_schedule_at_its_peak():

@@ -24,7 +24,7 @@ from schedcore.groups.policy import GroupPolicy, lint_pattern
 from schedcore.groups.resolve import Resolution, resolve
 from schedcore.groups.table import Param, ParamTable
 from schedcore.groups.walk import ModuleParam, module_tags, table_from_modules
-from schedcore.recipe import Recipe, load
+from schedcore.recipes import Recipe, load
 from schedcore.tools.cli import main
 
 BERT_TOML = BERT_RECIPE.read_text(encoding="utf-8")
@@ -106,17 +106,27 @@ def test_llrd_hand_computed_lrs():
     assert ids["classifier.bias"] == ids["bert.pooler.dense.weight"] == 13
     assert res.decisions["classifier.bias"].weight_decay == 0.0
     assert res.decisions["classifier.weight"].weight_decay == 0.01
-    # 14 layer ids x {decay, no decay}: 28 groups, lowest lr first, no decay before decay
+    # 14 layer ids x {decay, no decay}: 28 groups, named by layer, in rule order: the llrd
+    # rule (by layer id) first, then no_decay
     assert len(res.groups) == 28
-    assert res.groups[0].params == (
+    assert [g.name for g in res.groups[:4]] == [
+        "layer_0",
+        "layer_0+no_decay",
+        "layer_1",
+        "layer_1+no_decay",
+    ]
+    assert res.groups[0].params == ("bert.embeddings.word_embeddings.weight",)
+    assert res.groups[1].params == (
         "bert.embeddings.LayerNorm.weight",
         "bert.embeddings.LayerNorm.bias",
     )
-    assert res.groups[-1].params == ("bert.pooler.dense.weight", "classifier.weight")
+    assert res.groups[-2].name == "layer_13"
+    assert res.groups[-2].params == ("bert.pooler.dense.weight", "classifier.weight")
+    assert res.groups[-1].name == "layer_13+no_decay"
     assert [g.lr for g in res.groups] == sorted(g.lr for g in res.groups)
     assert res.groups[5].lr_scale == pytest.approx(0.8**11, rel=1e-12)
     text = res.explain("bert.encoder.layer.0.attention.self.query.weight")
-    assert text.splitlines()[0].endswith(", layer 1")
+    assert text.splitlines()[0].endswith("group 2 'layer_1', layer 1")
     assert "1.37439e-06" in text and "layer decay <- rule 'llrd'" in text
 
 
@@ -169,7 +179,8 @@ def test_tied_weights_same_settings_one_group_no_duplicate():
     assert res.group_of("lm_head.weight") == res.group_of("emb.weight") == 1
     assert res.groups[1].params == ("emb.weight", "lm_head.bias")
     assert res.decisions["lm_head.weight"].lr == 1e-2
-    assert res.explain("lm_head.weight").startswith("lm_head.weight: group 1\n")
+    assert res.groups[1].name == "head"
+    assert res.explain("lm_head.weight").startswith("lm_head.weight: group 1 'head'\n")
 
 
 def test_tied_weights_different_settings_name_both():
@@ -384,7 +395,7 @@ LINTS = [
     ("name", "head.?ias", "use glob = 'head.?ias'", {"glob": "head.?ias"}),
     ("contains", "*bias", "use glob = '*bias'", {"glob": "*bias"}),
     ("tags", "bia[s]", "use glob = 'bia[s]'", {"tags": "bias"}),
-    ("regex", "(enc|head", "does not compile", {"regex": "(enc|head).*"}),
+    ("regex", "(enc|head", "invalid regular expression", {"regex": "(enc|head).*"}),
     ("regex", "head.bias,", "did you mean 'head.bias'?", {"regex": "head.bias"}),
 ]
 
@@ -405,7 +416,12 @@ def test_pattern_lint_at_load_time_and_its_fix_works(field, bad, fix, fixed):
     # the suggested fix loads, and selects something in a BERT-like table
     doc["groups"]["rules"][0]["match"] = fixed
     recipe = load(doc)
-    rows = ["enc.weight", "head.weight", {"name": "head.bias", "tags": ["bias"]}]
+    rows = [
+        "enc.weight",
+        "enc.LayerNorm.weight",
+        "head.weight",
+        {"name": "head.bias", "tags": ["bias"]},
+    ]
     assert recipe.bind(rows).resolution.decisions["head.bias"].lr == 0.1
 
 
@@ -422,7 +438,7 @@ def test_more_lints_and_where_they_point():
     )
     assert err.path == "groups.rules[0].match.prefix" and "did you mean 'lstm.'" in err.problem
     err = error({"defaults": {}, "layers": {"pattern": r"layer\.(\d+"}})
-    assert err.path == "groups.layers.pattern" and "does not compile" in err.problem
+    assert err.path == "groups.layers.pattern" and "invalid regular expression" in err.problem
     err = error({"defaults": {}, "layers": {"ids": {"emb.*,": 0}}})
     assert err.path == "groups.layers.ids.emb.*," and "did you mean 'emb.*'" in err.problem
     err = error({"defaults": {"schedule": "head,"}})
@@ -476,13 +492,14 @@ def test_bundled_bert_example_gives_the_four_seed_groups():
     res = recipe.resolution
     table = ParamTable.load(BERT_PARAMS)
     assert len(table) == 205
-    got = [(len(g.params), g.lr, g.weight_decay, g.schedule) for g in recipe.groups]
+    got = [(g.name, len(g.params), g.lr, g.weight_decay, g.schedule) for g in recipe.groups]
     assert got == [
-        (123, 1e-5, 0.0, "default"),  # encoder, no decay
-        (76, 1e-5, 0.01, "default"),  # encoder, decay
-        (3, 1e-2, 0.0, "default"),  # head, no decay
-        (3, 1e-2, 0.01, "default"),  # head, decay
+        ("default", 76, 1e-5, 0.01, "default"),  # encoder, decay
+        ("head", 3, 1e-2, 0.01, "default"),  # head, decay
+        ("head+no_decay", 3, 1e-2, 0.0, "default"),  # head, no decay
+        ("no_decay", 123, 1e-5, 0.0, "default"),  # encoder, no decay
     ]
+    assert [g.lr_scale for g in recipe.groups] == [1, 1000, 1000, 1]  # no float noise
     assert res.frozen == ()
     # the same sets as the seed's corrected code (no_decay = ['bias', 'LayerNorm'])
     expected = seed_groups(table.names, ["bias", "LayerNorm"])
@@ -504,9 +521,7 @@ def test_seed_typo_bias_comma_is_caught_at_load():
     names = ParamTable.load(BERT_PARAMS).names
     silently = seed_groups(names, ["bias,", "LayerNorm"])
     assert "lstm.bias_ih_l0" in silently[3][0]  # the seed decayed the LSTM biases
-    typo = BERT_TOML.replace(
-        'contains = ["bias", "LayerNorm"]', 'contains = ["bias,", "LayerNorm"]'
-    )
+    typo = BERT_TOML.replace('tags = ["bias", "norm"]', 'contains = ["bias,", "LayerNorm"]')
     assert typo != BERT_TOML
     with pytest.raises(SpecError) as info:
         load(typo)
@@ -518,7 +533,8 @@ def test_seed_typo_bias_comma_is_caught_at_load():
 def test_seed_implicit_concatenation_is_a_dead_rule_at_bind():
     """['bias' 'LayerNorm'] is one string, 'biasLayerNorm': it lints clean but matches
     nothing, so binding names the rule."""
-    glued = BERT_TOML.replace('contains = ["bias", "LayerNorm"]', 'contains = ["biasLayerNorm"]')
+    glued = BERT_TOML.replace('tags = ["bias", "norm"]', 'contains = ["biasLayerNorm"]')
+    assert glued != BERT_TOML
     recipe = load(glued)
     with pytest.raises(SpecError) as info:
         recipe.bind(BERT_PARAMS)
@@ -541,7 +557,7 @@ def test_recipe_lr_shape_and_values_per_group():
         np.testing.assert_array_equal(lr[g], group.lr * factor)
     np.testing.assert_array_equal(lr[0], unbound)  # the encoder runs at the base lr
     # the peak, after 100 warmup steps; a scalar step gives one lr per group
-    assert bound.lr(100).tolist() == [1e-5, 1e-5, 1e-2, 1e-2]
+    assert bound.lr(100).tolist() == [1e-5, 1e-2, 1e-2, 1e-5]
     with pytest.raises(RuntimeError, match="bind"):
         _ = recipe.groups
 
@@ -551,21 +567,22 @@ def test_rule_with_a_named_schedule():
         '\n[schedules.head]\ndecay = "linear"\n'
     )
     recipe = load(doc).bind(BERT_PARAMS)
-    # groups sort by schedule name first: the two "default" encoder groups, then the head
-    assert [(g.schedule, g.lr, g.weight_decay) for g in recipe.groups] == [
-        ("default", 1e-5, 0.0),
-        ("default", 1e-5, 0.01),
-        ("head", 1e-2, 0.0),
-        ("head", 1e-2, 0.01),
+    # groups follow rule order: default, head, head+no_decay, no_decay
+    assert [(g.name, g.schedule, g.lr, g.weight_decay) for g in recipe.groups] == [
+        ("default", "default", 1e-5, 0.01),
+        ("head", "head", 1e-2, 0.01),
+        ("head+no_decay", "head", 1e-2, 0.0),
+        ("no_decay", "default", 1e-5, 0.0),
     ]
     steps = np.array([0, 100, 975, 1949])
     lr = recipe.lr(steps)
     head = recipe.schedules["head"](steps)
+    np.testing.assert_array_equal(lr[1], 1e-2 * head)
     np.testing.assert_array_equal(lr[2], 1e-2 * head)
     np.testing.assert_array_equal(lr[0], 1e-5 * recipe.schedule(steps))
     # linear over the 1,950-step horizon, no warmup: the head starts at its peak
-    assert lr[2, 0] == 1e-2 and lr[0, 0] == 0.0
-    assert 0 < lr[2, 3] < lr[2, 2] < lr[2, 1] < 1e-2
+    assert lr[1, 0] == 1e-2 and lr[0, 0] == 0.0
+    assert 0 < lr[1, 3] < lr[1, 2] < lr[1, 1] < 1e-2
     assert recipe.resolution.explain("linear_layer.bias").splitlines()[3].split()[:2] == [
         "schedule",
         "head",
@@ -588,8 +605,9 @@ def test_unknown_schedule_name_is_an_error_with_its_path():
     assert info.value.path == "groups.defaults.schedule"
 
 
-def test_group_order_is_documented_and_deterministic():
-    assert "(schedule, lr, weight_decay)" in " ".join(Resolution.__doc__.split())
+def test_group_names_and_order_follow_the_rules():
+    doc = " ".join(Resolution.__doc__.split())
+    assert "Order follows rule order" in doc and "``default`` < ``head`` < ``head+no_decay``" in doc
     groups = {
         "defaults": {"weight_decay": 0.01},
         "rules": [
@@ -612,28 +630,53 @@ def test_group_order_is_documented_and_deterministic():
     ]
     policy = GroupPolicy.from_dict(groups)
     res = resolve(policy, ParamTable.of(rows), 1e-3, {"default", "aaa"})
-    assert [(g.schedule, g.lr, g.weight_decay) for g in res.groups] == [
-        ("aaa", 0.5, 0.0),
-        ("aaa", 0.5, 0.01),
-        ("default", 1e-4, 0.0),
-        ("default", 1e-4, 0.01),
-        ("default", 1e-3, 0.01),
-        ("default", 1e-3, 0.1),
-        ("default", 0.5, 0.0),
-        ("default", 0.5, 0.01),
+    # by the positions of the rules that formed each group: () < (0,) < (0, 3) < (1,) ...
+    assert [(g.name, g.schedule, g.lr, g.weight_decay, g.params) for g in res.groups] == [
+        ("default", "default", 1e-3, 0.01, ("mid.weight",)),
+        ("z", "aaa", 0.5, 0.01, ("z.weight",)),
+        ("z+nd", "aaa", 0.5, 0.0, ("z.bias",)),
+        ("hi", "default", 0.5, 0.01, ("hi.weight",)),
+        ("hi+nd", "default", 0.5, 0.0, ("hi.bias",)),
+        ("lo", "default", 1e-4, 0.01, ("lo.weight",)),
+        ("lo+nd", "default", 1e-4, 0.0, ("lo.bias",)),
+        ("dflt", "default", 1e-3, 0.1, ("mid.gamma",)),
     ]
-    assert res.groups[4].params == ("mid.weight",)
+    assert res.groups[5].to_dict()["name"] == "lo"
+    assert res.groups[5].lr_scale == 0.1  # 1e-4 / 1e-3 is 0.09999999999999999 unrounded
+    # independent of the table's order
     again = resolve(policy, ParamTable.of(rows[::-1]), 1e-3, {"default", "aaa"})
-    assert [set(g.params) for g in again.groups] == [set(g.params) for g in res.groups]
-    # None (the optimizer's default weight decay) sorts before any number
+    assert [(g.name, set(g.params)) for g in again.groups] == [
+        (g.name, set(g.params)) for g in res.groups
+    ]
+    # moving a rule moves its groups, and the order of the names inside one
+    moved = GroupPolicy.from_dict({**groups, "rules": groups["rules"][3:] + groups["rules"][:3]})
+    res = resolve(moved, ParamTable.of(rows), 1e-3, {"default", "aaa"})
+    assert [g.name for g in res.groups] == [
+        "default", "nd+z", "nd+hi", "nd+lo", "dflt", "z", "hi", "lo",
+    ]  # fmt: skip
+    # several groups of one name (two layer-decay rules on one layer): #2, #3 in order
     res = resolved(
         {
             "defaults": {},
-            "rules": [{"name": "w", "match": {"contains": "bias"}, "weight_decay": 0.0}],
+            "layers": {"pattern": r"^l(\d+)\."},
+            "rules": [
+                {"name": "a", "match": {"contains": ".a"}, "layer_decay": 0.5},
+                {"name": "b", "match": {"contains": ".b"}, "layer_decay": 0.25},
+            ],
         },
-        ROWS,
+        ["l1.a", "l1.b", "l2.a", "l2.b"],
     )
-    assert [g.weight_decay for g in res.groups] == [None, 0.0]
+    assert [(g.name, g.params) for g in res.groups] == [
+        ("layer_1", ("l1.a",)),
+        ("layer_2", ("l2.a", "l2.b")),  # the top layer: x1 under both rules, one group
+        ("layer_1#2", ("l1.b",)),
+    ]
+    # a group merging parameters no rule decides with parameters a rule decides alike
+    res = resolved(
+        {"defaults": {}, "rules": [{"name": "same", "match": {"prefix": "x."}, "lr_mult": 1.0}]},
+        ["x.w", "y.w"],
+    )
+    assert [(g.name, g.params) for g in res.groups] == [("default+same", ("x.w", "y.w"))]
 
 
 # -- parameter tables ---------------------------------------------------------------------
@@ -731,11 +774,11 @@ def test_malformed_files(tmp_path):
     assert error("b.csv", "name,trainable\na,maybe\n").path == "params[0].trainable"
     assert "'name' column" in str(error("c.csv", "shape,tags\n768,bias\n"))
     err = error("d.json", '[{"name": "a",}]')
-    assert err.path.endswith("d.json") and "not valid JSON" in err.problem
+    assert err.path == "params" and "d.json" in err.problem and "not valid JSON" in err.problem
     assert error("e.json", '{"rows": []}').path == "params"
     with pytest.raises(SpecError) as info:
         ParamTable.load(tmp_path / "missing.csv")
-    assert "cannot read" in str(info.value)
+    assert "missing.csv" in str(info.value) and "does not exist" in str(info.value)
 
 
 # -- walking a model ----------------------------------------------------------------------
@@ -784,19 +827,21 @@ def test_cli_groups_explain(capsys):
     lines = out.splitlines()
     assert lines[0].split()[:4] == ["group", "params", "lr", "x"]
     assert [line.split()[:5] for line in lines[1:5]] == [
-        ["0", "123", "1e-05", "1", "0"],
-        ["1", "76", "1e-05", "1", "0.01"],
-        ["2", "3", "0.01", "1000", "0"],
-        ["3", "3", "0.01", "1000", "0.01"],
+        ["default", "76", "1e-05", "1", "0.01"],
+        ["head", "3", "0.01", "1000", "0.01"],
+        ["head+no_decay", "3", "0.01", "1000", "0"],
+        ["no_decay", "123", "1e-05", "1", "0"],
     ]
-    explain = out[out.index("lstm.bias_ih_l0: group 2") :]
+    explain = out[out.index("lstm.bias_ih_l0: group 2 'head+no_decay'") :]
     assert re.search(r"lr\s+0\.01 \(x1000 of base 1e-05\)\s+<- rule 'head'", explain)
     assert re.search(r"weight_decay\s+0\s+<- rule 'no_decay'", explain)
 
 
 def test_cli_bad_recipe_exits_2(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
-    bad.write_text(BERT_TOML.replace('["bias", "LayerNorm"]', '["bias,", "LayerNorm"]'))
+    bad.write_text(
+        BERT_TOML.replace('tags = ["bias", "norm"]', 'contains = ["bias,", "LayerNorm"]')
+    )
     assert main(["groups", str(bad), "--params", str(BERT_PARAMS)]) == 2
     out, err = capsys.readouterr()
     assert out == ""
@@ -830,7 +875,7 @@ def test_cli_entry_point_subprocess():
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "linear_layer.weight: group 3" in proc.stdout
+    assert "linear_layer.weight: group 1 'head'" in proc.stdout
     assert re.search(r"weight_decay\s+0\.01\s+<- defaults", proc.stdout)
 
 

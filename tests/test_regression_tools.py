@@ -99,9 +99,13 @@ def test_snapshot_holds_boundaries_dense_sample_and_hash(tmp_path, capsys):
     assert code == 0 and data["hash"] in out
     assert data["recipe"] == sc.load(BERT_RECIPE).to_dict()
     assert {99, 100, 101, 1949, 1950, 1951, 3900} <= set(data["steps"])
-    assert len(data["steps"]) >= 512 and len(data["lr"]) == 4
+    stored = golden.stored_curves(data)
+    assert len(data["steps"]) >= 512 and stored.shape == (4, len(data["steps"]))
+    assert len(data["curves"]) == 2  # four groups, two distinct curves: each stored once
     recipe = sc.load(BERT_RECIPE).bind(BERT_PARAMS)
-    np.testing.assert_array_equal(data["lr"], recipe.lr(np.array(data["steps"])))
+    np.testing.assert_array_equal(stored, recipe.lr(np.array(data["steps"])))
+    # every step of the horizon plus 25% is digested, one digest per block
+    assert data["digest"]["steps"] == 1950 + 1950 // 4 + 1
 
 
 def test_check_passes_then_reports_drift_then_update(tmp_path, capsys):
@@ -127,7 +131,7 @@ def test_check_rejects_missing_edited_and_foreign_golden_files(tmp_path, capsys)
     assert code == 2 and "does not exist" in err
     run(capsys, "snapshot", BERT_RECIPE, "-o", g)
     data = json.loads(g.read_text())
-    data["lr"][0][5] *= 2
+    data["curves"][0][5] *= 2
     g.write_text(json.dumps(data))
     code, _, err = run(capsys, "check", BERT_RECIPE, "--golden", g)
     assert code == 2 and "edited by hand" in err
@@ -163,16 +167,28 @@ def test_each_lint_fires_alone_with_an_explanation(tmp_path, capsys, code):
     recipe = write(tmp_path, "r.toml", LINT_CASES[code])
     params = tmp_path / "p.json"
     params.write_text(json.dumps([{"name": "body.w"}, {"name": "head.w"}]))
-    status, out, _ = run(capsys, "lint", recipe, "--params", params)
+    status, out, _ = run(capsys, "lint", recipe, "--params", params, "--strict")
     codes = [line.split()[0] for line in out.splitlines()[:-1]]
-    assert status == 1 and codes == [code], out
+    assert codes == [code], out
+    level = "info" if code == "W007" else "warning"
+    assert out.splitlines()[0].startswith(f"{code} {level}: ")
+    assert out.splitlines()[-1] == (
+        "0 errors, 0 warnings, 1 info" if level == "info" else "0 errors, 1 warning, 0 info"
+    )
+    # warnings fail only with --strict; info never
+    assert status == (1 if level == "warning" else 0)
+    assert run(capsys, "lint", recipe, "--params", params)[0] == 0
     assert len(out.splitlines()[0]) > 40  # a sentence, not just a code
-    assert run(capsys, "lint", recipe, "--params", params, "--ignore", code)[0] == 0
+    assert run(capsys, "lint", recipe, "--params", params, "--ignore", code, "--strict") == (
+        0,
+        "no findings\n",
+        "",
+    )
 
 
 def test_lint_clean_recipe_and_messages(tmp_path, capsys):
     recipe = write(tmp_path, "r.toml", BASE.format(decay="cosine") + "min_lr_ratio = 0.01\n")
-    assert run(capsys, "lint", recipe) == (0, "no warnings\n", "")
+    assert run(capsys, "lint", recipe, "--strict") == (0, "no findings\n", "")
     w003 = lint(sc.load(LINT_CASES["W003"]))[0].message
     assert "epochs x updates per epoch = 3 x 3 = 9" in w003 and "grad_accum 4" in w003
 
@@ -188,13 +204,21 @@ def test_terminal_plot_draws_every_group_and_boundaries(capsys):
     code, out, _ = run(capsys, "plot", "--terminal")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].startswith("bert-lstm-finetune: lr over 1950 steps")
+    # 1e-5 and 1e-2 peaks: a log axis without being asked
+    assert lines[0] == "bert-lstm-finetune: lr over 1950 steps (log scale)"
     body = "\n".join(lines[1:17])
     assert body.count("|") > 16 * 2  # axis plus the warmup boundary column
-    assert (
-        sum(line.strip().startswith(("* group", "o group", "+ group", "x group")) for line in lines)
-        == 4
+    # four groups, two distinct curves: one legend entry each, naming its groups
+    recipe = sc.load(BERT_RECIPE).bind(BERT_PARAMS)
+    names = [getattr(g, "name", None) or f"group {i}" for i, g in enumerate(recipe.groups)]
+    legend = [line.strip() for line in lines if line.strip().startswith(("* ", "o ", "+ "))]
+    by_lr = {}
+    for name, g in zip(names, recipe.groups, strict=True):
+        by_lr.setdefault(g.lr, []).append(name)
+    assert sorted(entry.split(" (")[0][2:] for entry in legend) == sorted(
+        f"2 groups: {', '.join(members)}" for members in by_lr.values()
     )
+    assert run(capsys, "plot", "--terminal", "--linear")[1].splitlines()[0].endswith("steps")
 
 
 def test_plot_log_scale_png(tmp_path, capsys):

@@ -94,7 +94,7 @@ def test_schedule_strategy_reaches_every_node_type():
     seen: set[str] = set()
 
     @given(d=schedule_dicts())
-    @settings(max_examples=300, database=None, deadline=None, derandomize=True)
+    @settings(max_examples=1000, database=None, deadline=None, derandomize=True)
     def collect(d):
         seen.update(node_types_in(d))
 

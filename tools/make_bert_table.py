@@ -25,7 +25,7 @@ class BertTest(nn.Module):
 
 
 def main() -> None:
-    table, _ = param_table(BertTest(100, 768))
+    table = param_table(BertTest(100, 768))
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(["name", "shape", "trainable", "tags", "aliases"])
     for p in table:

@@ -19,7 +19,7 @@ from .optimizer import (
     optimizer_class,
 )
 from .schedule import RecipeSchedule, evaluate, schedule
-from .table import canonical, is_norm, param_table, tags_for
+from .table import canonical, is_norm, param_table, table_and_variables, tags_for
 
 __all__ = [
     "AdamWarmup",
@@ -39,5 +39,6 @@ __all__ = [
     "optimizer_class",
     "param_table",
     "schedule",
+    "table_and_variables",
     "tags_for",
 ]

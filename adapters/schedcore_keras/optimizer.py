@@ -34,12 +34,47 @@ RecipeLike = sc.Recipe | dict[str, Any] | str | Path
 class Plan:
     """What ``build`` decided, per built variable (in ``var_list`` order): its canonical
     name, its group (an index into ``resolution.groups``; None: frozen by the policy, not
-    updated) and its weight decay."""
+    updated) and its weight decay. ``str(plan)`` lists the named groups."""
 
     resolution: Resolution
     names: tuple[str, ...]
     group_of: tuple[int | None, ...]
     decay: tuple[float, ...]
+
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        """The name of each group of ``resolution.groups`` (``head``, ``head+no_decay``,
+        ``default``, ...)."""
+        return tuple(g.name for g in self.resolution.groups)
+
+    @property
+    def variable_groups(self) -> dict[str, str | None]:
+        """Each variable's group name (None: frozen by the policy)."""
+        names = self.group_names
+        return {
+            v: None if g is None else names[g]
+            for v, g in zip(self.names, self.group_of, strict=True)
+        }
+
+    def __str__(self) -> str:
+        """One line per group, in order: name, lr, weight decay as applied, schedule, and
+        its variables; then the frozen ones."""
+        members: dict[int, list[int]] = {}
+        for i, g in enumerate(self.group_of):
+            if g is not None:
+                members.setdefault(g, []).append(i)
+        lines = []
+        for g, group in enumerate(self.resolution.groups):
+            idx = members.get(g, [])
+            wd = ", ".join(f"{d:g}" for d in sorted({self.decay[i] for i in idx})) or "-"
+            lines.append(
+                f"{group.name}: lr {group.lr:g}, weight decay {wd}, schedule {group.schedule}: "
+                + ", ".join(self.names[i] for i in idx)
+            )
+        frozen = [n for n, g in zip(self.names, self.group_of, strict=True) if g is None]
+        if frozen:
+            lines.append(f"frozen: {', '.join(frozen)}")
+        return "\n".join(lines)
 
 
 def _as_table(params: Any) -> sc.ParamTable | None:
@@ -239,5 +274,4 @@ def optimizer(
     schedules, per-group lrs and per-group weight decay, resolved against the model's
     variables (canonical dotted paths, layer-type tags). ``kwargs`` go to the optimizer
     (``beta_1``, ``momentum``, ``weight_decay`` for groups the policy leaves unset, ...)."""
-    table, _ = param_table(model)
-    return optimizer_class(base)(recipe=as_recipe(recipe), params=table, **kwargs)
+    return optimizer_class(base)(recipe=as_recipe(recipe), params=param_table(model), **kwargs)

@@ -93,14 +93,21 @@ def variables_table(
     return table, {name: by_id[key] for name, key in ids.items()}
 
 
-def param_table(model: Any) -> tuple[ParamTable, dict[str, Any]]:
-    """The model's parameter table and a map from canonical name to variable.
+def param_table(model: Any) -> ParamTable:
+    """The model's parameter table, ready for ``recipe.bind``, ``schedcore groups --params``
+    (``param_table(model).save("params.csv")``) and the CLI's other table options.
 
     One row per weight a layer declared trainable (``add_weight(trainable=True)``), in the
-    order of ``model.weights``, tagged from the layer that owns it; a frozen layer's
-    weights are rows with ``trainable = false``. State such as BatchNormalization's moving
-    statistics is not a parameter and is left out. The model must be built.
+    order of ``model.weights``, named by its dotted path and tagged from the layer that owns
+    it (``norm`` for LayerNormalization's gamma and beta, ``bias``, ``embedding``); a frozen
+    layer's weights are rows with ``trainable = false``. State such as BatchNormalization's
+    moving statistics is not a parameter and is left out. The model must be built.
     """
+    return table_and_variables(model)[0]
+
+
+def table_and_variables(model: Any) -> tuple[ParamTable, dict[str, Any]]:
+    """:func:`param_table` and a map from each row's canonical name to its variable."""
     if not model.weights:
         raise ValueError(
             f"model {getattr(model, 'name', model)!r} has no variables yet: build it first "

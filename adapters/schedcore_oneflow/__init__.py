@@ -21,7 +21,7 @@ from .graph import (
 )
 from .groups import groups_from, param_groups
 from .scheduler import RecipeLR, scheduler
-from .table import is_norm, param_table
+from .table import is_norm, param_table, table_and_tensors
 
 
 def build(
@@ -57,4 +57,5 @@ __all__ = [
     "param_table",
     "plan",
     "scheduler",
+    "table_and_tensors",
 ]

@@ -14,7 +14,7 @@ from schedcore import Recipe
 from schedcore.groups.resolve import Resolution
 from schedcore.port.oneflow import GraphPlan, explain, plan_schedules
 
-from .table import param_table
+from .table import param_table, table_and_tensors
 
 
 class GraphOptimizer(tuple):
@@ -69,7 +69,7 @@ def graph_optimizers(
     Graph applies statically. ``tolerance`` lets nodes without an exact equivalent be
     approximated (see :func:`schedcore_oneflow.plan`); ``kwargs`` go to the optimizer.
     """
-    table, tensors = param_table(model)
+    table, tensors = table_and_tensors(model)
     resolution = recipe.bind(table).resolution
     assert resolution is not None
     return optimizers_from(recipe, resolution, tensors, optimizer, tolerance, **kwargs)
@@ -98,6 +98,7 @@ def optimizers_from(
         groups = []
         for g, peak in zip(members, peaks, strict=True):
             group: dict[str, Any] = {
+                "name": g.name,
                 "params": [tensors[name] for name in g.params],
                 "param_names": list(g.params),
                 "lr": base,
@@ -118,15 +119,17 @@ def explain_lowering(
     recipe: Recipe, tolerance: float | None = None, model: nn.Module | None = None
 ) -> str:
     """What each node of each recipe schedule became in OneFlow
-    (:func:`schedcore.port.oneflow.explain`), and (given ``model``) which groups share which
-    optimizer with which ``lr_scale``."""
-    lines = [explain(recipe, tolerance)]
-    if model is not None:
-        for i, pair in enumerate(graph_optimizers(model, recipe, tolerance=tolerance)):
-            lines.append(f"optimizer {i} (schedules {', '.join(pair.schedules)}):")
-            for group in pair.optimizer.param_groups:
-                lines.append(
-                    f"  lr {group['lr']:.6g} x lr_scale {group['lr_scale']:.6g}: "
-                    f"{', '.join(group['param_names'])}"
-                )
+    (:func:`schedcore.port.oneflow.explain`), and (given ``model``) which named groups follow
+    each schedule and share which optimizer, with its base lr and their ``lr_scale``."""
+    if model is None:
+        return explain(recipe, tolerance)
+    lines = [explain(recipe.bind(param_table(model)), tolerance)]
+    for i, pair in enumerate(graph_optimizers(model, recipe, tolerance=tolerance)):
+        lines.append(f"optimizer {i} (schedules {', '.join(pair.schedules)}):")
+        for group in pair.optimizer.param_groups:
+            lines.append(
+                f"  {group['name']}: lr {group['initial_lr']:.6g} x lr_scale "
+                f"{group['lr_scale']:.6g}: "
+                f"{', '.join(group['param_names'])}"
+            )
     return "\n".join(lines)

@@ -10,7 +10,7 @@ from oneflow.nn.optimizer.lr_scheduler import LRScheduler
 
 from schedcore import GroupSchedules, Recipe
 from schedcore.groups.resolve import DEFAULT_SCHEDULE
-from schedcore.recipe.group_schedules import check_schedule_names
+from schedcore.recipes.group_schedules import check_schedule_names
 
 
 class RecipeLR(LRScheduler):
@@ -75,11 +75,16 @@ class RecipeLR(LRScheduler):
     def load_state_dict(
         self, state_dict: dict[str, Any], allow_schedule_change: bool = False
     ) -> None:
-        """Resume at the saved step. State saved under a different schedule (or group lrs) is
-        refused unless ``allow_schedule_change``: the run would silently follow another
-        curve. The groups' lrs are set for the next update."""
-        self.schedules.check_state(state_dict, allow_schedule_change)
-        self.last_step = int(state_dict["last_step"])
+        """Resume at the saved step; the groups' lrs are set for the next update (whether or
+        not the optimizer's state is loaded too). Malformed state (a key missing,
+        ``last_step`` not an integer, ``_last_lr`` of another length) is refused with a
+        ValueError naming the key, never coerced. State saved under a different schedule (or
+        group lrs), or by another scheduler such as ``LambdaLR``, is refused unless
+        ``allow_schedule_change``: the run would silently follow another curve."""
+        steps = self.schedules.check_state(
+            state_dict, allow_schedule_change, counters=("last_step",), lrs_key="_last_lr"
+        )
+        self.last_step = steps["last_step"]
         self.update_lrs(self.lrs_at(self.last_step))
 
 

@@ -52,12 +52,20 @@ def named_modules(model: nn.Module) -> Iterator[tuple[str, nn.Module]]:
                 stack.append((f"{name}.{key}" if name else key, child, lineage))
 
 
-def param_table(model: nn.Module) -> tuple[ParamTable, dict[str, flow.Tensor]]:
-    """The model's parameter table and a map from canonical name to tensor.
+def param_table(model: nn.Module) -> ParamTable:
+    """The model's parameter table, ready for ``recipe.bind``, ``schedcore groups --params``
+    (``param_table(model).save("params.csv")``) and the CLI's other table options.
 
-    A tensor reachable under several names (tied weights) is one row: its first name is
-    canonical, the others are aliases.
+    One row per tensor, tagged from its module (``norm``, ``bias``, ``embedding``,
+    ``type:<Class>``). A tensor reachable under several names (tied weights) is one row: its
+    first name is canonical, the others are aliases.
     """
+    return table_and_tensors(model)[0]
+
+
+def table_and_tensors(model: nn.Module) -> tuple[ParamTable, dict[str, flow.Tensor]]:
+    """:func:`param_table` and a map from each row's canonical name to its tensor (what
+    :func:`schedcore_oneflow.param_groups` and the Graph optimizers are built from)."""
     walk = (
         (module_name, module, local, tensor)
         for module_name, module in named_modules(model)

@@ -11,7 +11,7 @@ from schedcore import Recipe
 
 from .groups import groups_from, param_groups
 from .scheduler import RecipeLR, scheduler
-from .table import canonical, is_norm, param_table
+from .table import canonical, is_norm, param_table, table_and_tensors
 
 
 def build(
@@ -38,4 +38,5 @@ __all__ = [
     "param_groups",
     "param_table",
     "scheduler",
+    "table_and_tensors",
 ]

@@ -9,18 +9,20 @@ from torch import nn
 from schedcore import Recipe
 from schedcore.groups.resolve import Resolution
 
-from .table import param_table
+from .table import table_and_tensors
 
 
 def param_groups(model: nn.Module, recipe: Recipe) -> list[dict[str, Any]]:
     """The recipe's groups for ``model``, ready for any ``torch.optim`` optimizer.
 
-    Each group holds ``(name, tensor)`` params (torch records ``param_names``), its absolute
-    ``lr``, its ``weight_decay`` (left out when the policy leaves it to the optimizer),
-    ``lr_scale`` (the lr relative to the recipe's base lr, for tools that read it) and the
-    name of its ``schedule``, which :func:`schedcore_torch.scheduler` follows.
+    Groups come in the resolution's order (rule order, see docs/groups.md). Each holds its
+    ``name`` (from the rules that formed it: ``head``, ``head+no_decay``, ``default``),
+    ``(name, tensor)`` params (torch records ``param_names``), its absolute ``lr``, its
+    ``weight_decay`` (left out when the policy leaves it to the optimizer), ``lr_scale`` (the
+    lr relative to the recipe's base lr, for tools that read it) and the name of its
+    ``schedule``, which :func:`schedcore_torch.scheduler` follows.
     """
-    table, tensors = param_table(model)
+    table, tensors = table_and_tensors(model)
     resolution = recipe.bind(table).resolution
     assert resolution is not None
     return groups_from(resolution, tensors)
@@ -30,6 +32,7 @@ def groups_from(resolution: Resolution, tensors: dict[str, nn.Parameter]) -> lis
     """Optimizer groups for resolved groups, given each canonical name's tensor."""
     return [
         {
+            "name": g.name,
             "params": [(name, tensors[name]) for name in g.params],
             "lr_scale": g.lr_scale,
             **g.optimizer_options(),

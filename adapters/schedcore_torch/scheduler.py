@@ -10,7 +10,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from schedcore import GroupSchedules, Recipe
 from schedcore.groups.resolve import DEFAULT_SCHEDULE
-from schedcore.recipe.group_schedules import check_schedule_names
+from schedcore.recipes.group_schedules import check_schedule_names
 
 
 class RecipeLR(LRScheduler):
@@ -56,12 +56,30 @@ class RecipeLR(LRScheduler):
     def load_state_dict(
         self, state_dict: dict[str, Any], allow_schedule_change: bool = False
     ) -> None:
-        """Resume. State saved under a different schedule (or group lrs) is refused unless
-        ``allow_schedule_change``: the run would silently follow another curve."""
-        self.schedules.check_state(state_dict, allow_schedule_change)
-        self.last_epoch = int(state_dict["last_epoch"])
-        self._step_count = int(state_dict["_step_count"])
-        self._last_lr = list(state_dict["_last_lr"])
+        """Resume at the saved step, and set every group's lr for the next update.
+
+        The groups' lrs are set here, from the closed form at the saved step, so the next
+        ``optimizer.step()`` applies the right lr whether or not the optimizer's own state
+        was loaded too (in either order: both hold the same lrs). Malformed state (a key
+        missing, ``last_epoch`` not an integer, ``_last_lr`` of another length) is refused
+        with a ValueError naming the key, never coerced. State saved under a different
+        schedule (or group lrs), or by another scheduler such as ``LambdaLR``, is refused
+        unless ``allow_schedule_change``: the run would silently follow another curve."""
+        steps = self.schedules.check_state(
+            state_dict,
+            allow_schedule_change,
+            counters=("last_epoch", "_step_count"),
+            lrs_key="_last_lr",
+        )
+        self.last_epoch = steps["last_epoch"]
+        self._step_count = steps["_step_count"]
+        lrs = self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
+            if isinstance(group["lr"], torch.Tensor):
+                group["lr"].fill_(lr)  # in place: a compiled step is not recompiled
+            else:
+                group["lr"] = lr
+        self._last_lr = lrs
 
 
 def scheduler(optimizer: torch.optim.Optimizer, recipe: Recipe, last_epoch: int = -1) -> RecipeLR:

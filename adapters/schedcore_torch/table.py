@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from schedcore import ParamTable
@@ -60,12 +59,21 @@ def canonical(name: str) -> str:
     return name
 
 
-def param_table(model: nn.Module) -> tuple[ParamTable, dict[str, torch.nn.Parameter]]:
-    """The model's parameter table and a map from canonical name to tensor.
+def param_table(model: nn.Module) -> ParamTable:
+    """The model's parameter table, ready for ``recipe.bind``, ``schedcore groups --params``
+    (``param_table(model).save("params.csv")``) and the CLI's other table options.
 
-    A tensor reachable under several names (tied weights) is one row: its first name is
+    One row per tensor, in ``named_parameters`` order, named canonically (:func:`canonical`)
+    and tagged from its module (``norm``, ``bias``, ``embedding``, ``type:<Class>``). A
+    tensor reachable under several names (tied weights) is one row: its first name is
     canonical, the others are aliases.
     """
+    return table_and_tensors(model)[0]
+
+
+def table_and_tensors(model: nn.Module) -> tuple[ParamTable, dict[str, nn.Parameter]]:
+    """:func:`param_table` and a map from each row's canonical name to its tensor (what
+    :func:`schedcore_torch.param_groups` puts into the optimizer's groups)."""
     walk = (
         (module_name, module, local, tensor)
         for module_name, module in model.named_modules(remove_duplicate=False)

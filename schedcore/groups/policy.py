@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import fnmatch
 import re
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import SpecError, describe
@@ -33,8 +33,16 @@ from ..fields import (
     Real,
     Record,
     build,
+    did_you_mean,
     param,
 )
+
+try:  # the stdlib's regex parser, used to refuse patterns that backtrack catastrophically
+    from re import _constants as _rc
+    from re import _parser as _rp
+except ImportError:  # Python 3.10
+    import sre_constants as _rc  # type: ignore[no-redef]
+    import sre_parse as _rp  # type: ignore[no-redef]
 
 frozen = dataclasses.dataclass(frozen=True)
 
@@ -59,8 +67,8 @@ class How(enum.IntEnum):
 class Strings(Kind):
     """A string or a list of strings (stored as a tuple), each checked by a pattern lint."""
 
-    def __init__(self, what: str) -> None:
-        self.what = what
+    def __init__(self, what: str, lint: bool = True) -> None:
+        self.what, self.lint = what, lint
         self.accepts = f"a {what} or a list of them"
 
     def coerce(self, value: Any, path: str) -> tuple[str, ...]:
@@ -69,7 +77,9 @@ class Strings(Kind):
             raise self.fail(path, value)
         for i, item in enumerate(items):
             where = path if isinstance(value, str) else f"{path}[{i}]"
-            problem = lint_pattern(item, self.what)
+            problem = lint_pattern(item, self.what) if self.lint else None
+            if problem is None and not item:
+                problem = "is empty"
             if problem:
                 raise SpecError(where, problem)
         return tuple(items)
@@ -165,21 +175,176 @@ def lint_pattern(text: str, what: str) -> str | None:
         except FutureWarning as err:  # e.g. '[[:digit:]]', a POSIX class re does not know
             return f"regex {describe(text)} is ambiguous ({err}); escape the set characters"
         except re.error as err:
-            return f"regex {text!r} does not compile: {err}"
+            return f"invalid regular expression {describe(text)}: {err}"
         except (RecursionError, OverflowError) as err:  # nested too deeply, a{10**20}
-            return f"regex {describe(text)} does not compile: {type(err).__name__}: {err}"
+            return f"invalid regular expression {describe(text)}: {type(err).__name__}: {err}"
+        return backtracking_risk(text)
     return None
+
+
+# -- catastrophic backtracking ------------------------------------------------------------
+#
+# Python's ``re`` backtracks: ``(a+)+$`` takes seconds on one 40-character name. The guard
+# walks the parsed pattern and refuses the two shapes that cause it, inside a repeat whose
+# count varies: another varying repeat (a nested quantifier, unless a character it cannot
+# match ends each round, as in ``(\w+\.)*``), and alternatives that can begin alike
+# (``(a|a)*``, which the parser turns into ``a(|)``: two empty alternatives).
+
+_VARIABLE_REPEATS = frozenset({_rc.MAX_REPEAT, _rc.MIN_REPEAT})
+_PROBES = [chr(i) for i in range(128)] + ["\u00e9", "\u00b2", "\u0660", "\u3000"]
+_CATEGORIES = {
+    name: re.compile(pattern).fullmatch
+    for name, pattern in (
+        ("CATEGORY_DIGIT", r"\d"),
+        ("CATEGORY_NOT_DIGIT", r"\D"),
+        ("CATEGORY_WORD", r"\w"),
+        ("CATEGORY_NOT_WORD", r"\W"),
+        ("CATEGORY_SPACE", r"\s"),
+        ("CATEGORY_NOT_SPACE", r"\S"),
+    )
+}
+_CharTest = Callable[[str], bool]
+
+
+def backtracking_risk(text: str) -> str | None:
+    """Why the regex ``text`` (which compiles) could backtrack catastrophically, or None."""
+    try:
+        parsed = _rp.parse(text)
+        icase = bool(parsed.state.flags & re.IGNORECASE)
+        shape = _risky(list(parsed), False, icase)
+    except (RecursionError, re.error, OverflowError, ValueError):
+        shape = "nests too deeply to check"
+    if shape is None:
+        return None
+    return (
+        f"regular expression {describe(text)} {shape}, which can take exponential time "
+        "on a single name; write it with one quantifier per part (e.g. 'a+' for '(a+)+', "
+        "'a*' for '(a|a)*')"
+    )
+
+
+def _risky(items: list[Any], repeated: bool, icase: bool) -> str | None:
+    for k, (op, av) in enumerate(items):
+        if op in _VARIABLE_REPEATS or op is getattr(_rc, "POSSESSIVE_REPEAT", None):
+            low, high, body = av
+            varies = high != low and high > 1 and op in _VARIABLE_REPEATS
+            if repeated and varies:
+                after = items[k + 1] if k + 1 < len(items) else items[0]
+                ends = _char_test(after, icase)
+                inner = _char_test(next(iter(body)), icase) if len(body) == 1 else None
+                if ends is None or inner is None or _overlap(inner, ends):
+                    return "nests a repeat inside a repeat"
+            inner_items = list(body)
+            if len(inner_items) == 1 and inner_items[0][0] is _rc.SUBPATTERN:
+                inner_items = list(inner_items[0][1][3])
+            found = _risky(inner_items, repeated or varies, icase)
+            if found:
+                return found
+        elif op is _rc.SUBPATTERN:
+            found = _risky(list(av[3]), repeated, icase)
+            if found:
+                return found
+        elif op is _rc.BRANCH:
+            alternatives = [list(alt) for alt in av[1]]
+            if repeated:
+                firsts = [_first(alt, icase) for alt in alternatives]
+                for i in range(len(firsts)):
+                    for j in range(i):
+                        if _begin_alike(firsts[i], firsts[j]):
+                            return "repeats alternatives that can match the same text"
+            for alt in alternatives:
+                found = _risky(alt, repeated, icase)
+                if found:
+                    return found
+        elif op in (_rc.ASSERT, _rc.ASSERT_NOT):
+            found = _risky(list(av[1]), repeated, icase)
+            if found:
+                return found
+        elif op is _rc.GROUPREF_EXISTS:
+            for part in av[1:]:
+                found = _risky(list(part), repeated, icase) if part is not None else None
+                if found:
+                    return found
+    return None
+
+
+def _char_test(item: tuple[Any, Any], icase: bool) -> _CharTest | None:
+    """A predicate for a one-character item (a literal, ``.``, a set), else None."""
+    op, av = item
+    fold = str.lower if icase else str
+    if op is _rc.LITERAL:
+        char = fold(chr(av))
+        return lambda ch: fold(ch) == char
+    if op is _rc.NOT_LITERAL:
+        char = fold(chr(av))
+        return lambda ch: fold(ch) != char
+    if op is _rc.ANY:
+        return lambda ch: True
+    if op is _rc.IN:
+        negate = bool(av) and av[0][0] is _rc.NEGATE
+        tests: list[_CharTest] = []
+        for sop, sav in av[1:] if negate else av:
+            if sop is _rc.LITERAL:
+                char = fold(chr(sav))
+                tests.append(lambda ch, c=char: fold(ch) == c)
+            elif sop is _rc.RANGE:
+                tests.append(lambda ch, lo=sav[0], hi=sav[1]: _in_range(ch, lo, hi, icase))
+            elif sop is _rc.CATEGORY and str(sav) in _CATEGORIES:
+                tests.append(lambda ch, m=_CATEGORIES[str(sav)]: m(ch) is not None)
+            else:
+                return None
+        if negate:
+            return lambda ch: not any(t(ch) for t in tests)
+        return lambda ch: any(t(ch) for t in tests)
+    return None
+
+
+def _in_range(ch: str, low: int, high: int, icase: bool) -> bool:
+    variants = {ch, ch.lower(), ch.upper()} if icase else {ch}
+    return any(len(c) == 1 and low <= ord(c) <= high for c in variants)
+
+
+def _overlap(a: _CharTest, b: _CharTest) -> bool:
+    return any(a(ch) and b(ch) for ch in _PROBES)
+
+
+def _first(items: list[Any], icase: bool) -> _CharTest | str | None:
+    """How an alternative begins: ``"empty"`` (it can match nothing), a one-character
+    predicate, or None (not known: assumed to begin like anything)."""
+    if not items:
+        return "empty"
+    op, av = items[0]
+    if op is _rc.SUBPATTERN:
+        return _first([*av[3], *items[1:]], icase)
+    if op in _VARIABLE_REPEATS and av[0] >= 1 and len(av[2]) == 1:
+        return _char_test(next(iter(av[2])), icase)
+    return _char_test(items[0], icase)
+
+
+def _begin_alike(a: _CharTest | str | None, b: _CharTest | str | None) -> bool:
+    if a is None or b is None:
+        return True
+    if a == "empty" or b == "empty":
+        return a == b
+    return _overlap(a, b)  # type: ignore[arg-type]
 
 
 def _regex_to_glob_hint(text: str) -> str:
     return text.replace("\\.", ".").replace(".*", "*").replace("^", "").replace("$", "")
 
 
+NAME_CONDITIONS = ("glob", "regex", "prefix", "contains", "name")
+"""The conditions over a parameter's name (its canonical name and its aliases)."""
+ITEM_CONDITIONS = (*NAME_CONDITIONS, "tags", "ndim")
+"""The conditions that list items, any one of which may match."""
+
+
 @frozen
 class Selector(Declared):
-    """Which parameters a rule applies to. Every criterion given must hold; within a
-    criterion, any listed item may match. Names are the canonical dotted names (and the
-    aliases of tied parameters)."""
+    """Which parameters a rule applies to. Every condition given must hold (AND); within a
+    condition, any listed item may match (OR). Names are the canonical dotted names (and the
+    aliases of tied parameters). Each item must select some parameter that the other
+    conditions allow, unless it is listed in ``optional``."""
 
     glob: tuple[str, ...] = param(Strings("glob"), "shell-style patterns over the full name", ())
     regex: tuple[str, ...] = param(Strings("regex"), "regular expressions, full match", ())
@@ -192,9 +357,13 @@ class Selector(Declared):
     layers: tuple[int, ...] | None = param(
         Optional(ListOf(Int(0), min_len=2, max_len=2)), "layer-id range [first, last]", None
     )
+    optional: tuple[str, ...] = param(
+        Strings("item", lint=False), "items above that may select nothing", ()
+    )
 
     def _check(self) -> None:
-        if not any(getattr(self, f.name) not in ((), None) for f in dataclasses.fields(self)):
+        given = [f.name for f in dataclasses.fields(self) if f.name != "optional"]
+        if not any(getattr(self, name) not in ((), None) for name in given):
             raise SpecError(
                 "",
                 "an empty match selects nothing; give glob, regex, prefix, "
@@ -202,12 +371,25 @@ class Selector(Declared):
             )
         if self.layers is not None and self.layers[0] > self.layers[1]:
             raise SpecError("layers", f"first must be <= last, got {list(self.layers)}")
+        listed = [item for c in ITEM_CONDITIONS[:-1] for item in getattr(self, c)]
+        for i, item in enumerate(self.optional):
+            if item not in listed:
+                raise SpecError(
+                    f"optional[{i}]",
+                    f"{item!r} is not an item of this match; {did_you_mean(item, listed)}"
+                    "optional lists items of glob, regex, prefix, contains, name or tags",
+                )
 
-    @property
-    def name_regexes(self) -> list[re.Pattern[str]]:
-        return [re.compile(fnmatch.translate(g)) for g in self.glob] + [
-            re.compile(r) for r in self.regex
-        ]
+    def conditions(self) -> list[tuple[str, tuple[Any, ...]]]:
+        """The conditions given, in declaration order, each with its items (``shape`` and
+        ``layers`` are one item each)."""
+        out: list[tuple[str, tuple[Any, ...]]] = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "optional" or value in ((), None):
+                continue
+            out.append((f.name, value if f.name in ITEM_CONDITIONS else (value,)))
+        return out
 
 
 @frozen
@@ -319,7 +501,9 @@ class GroupPolicy:
         for key in data:
             if key not in ("rules", "defaults", "layers"):
                 raise SpecError(
-                    f"{path}.{key}", "unknown field; groups accepts: rules, defaults, layers"
+                    f"{path}.{key}",
+                    f"unknown field; {did_you_mean(key, ['rules', 'defaults', 'layers'])}"
+                    "groups accepts: rules, defaults, layers",
                 )
         raw_rules = data.get("rules", [])
         if not isinstance(raw_rules, list):

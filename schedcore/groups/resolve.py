@@ -8,15 +8,17 @@ fraction of a second.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import enum
 import fnmatch
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
-from ..errors import SpecError
-from .policy import FACETS, GroupPolicy, How, Selector
+from ..errors import SpecError, describe
+from .policy import FACETS, NAME_CONDITIONS, GroupPolicy, How, Rule, Selector
 from .table import Param, ParamTable
 
 DEFAULT_SCHEDULE = "default"
@@ -57,8 +59,11 @@ class Decision:
 
 @dataclasses.dataclass(frozen=True)
 class Group:
-    """Parameters with identical resolved settings, merged."""
+    """Parameters with identical resolved settings, merged. ``name`` says which rules formed
+    the group (see :class:`Resolution`); ``lr_scale`` is ``lr / base_lr``, rounded to 15
+    significant digits (``1000``, not ``999.9999999999999``)."""
 
+    name: str
     params: tuple[str, ...]
     lr: float
     lr_scale: float
@@ -77,6 +82,7 @@ class Group:
 
     def to_dict(self) -> dict[str, object]:
         return {
+            "name": self.name,
             "params": list(self.params),
             "lr": self.lr,
             "lr_scale": self.lr_scale,
@@ -88,10 +94,24 @@ class Group:
 
 @dataclasses.dataclass(frozen=True)
 class Resolution:
-    """The resolved groups, in a fixed order: sorted by ``(schedule, lr, weight_decay)``
-    (``weight_decay = None``, the optimizer default, before any number); each group lists its
-    canonical names in table order. ``frozen`` lists the excluded parameters in table order,
-    ``decisions`` has one entry per name (aliases included), ``aliases`` maps alias -> name."""
+    """The resolved groups, named and ordered by the rules that formed them.
+
+    Parameters with identical settings (schedule, lr, weight decay) merge into one group.
+    A group's *rules* are those that decide its lr, layer decay, weight decay or schedule for
+    any of its parameters. Its ``name`` joins their names with ``+`` in rule order; a
+    layer-decay rule is written as the layer, ``layer_3`` (``layers_3-5`` for a group
+    spanning several ids); a group with parameters that no rule decides is ``default``
+    (``default+emb`` when it also holds parameters a rule decided). A name that would repeat
+    gets ``#2``, ``#3``, ... in group order.
+
+    Order follows rule order: each group's key is the list of its rules' positions in the
+    policy, ascending (a layer-decay rule as ``(position, first layer id)``, ``default``
+    as position -1), and groups are sorted by that key compared lexicographically, so
+    ``default`` < ``head`` < ``head+no_decay`` < ``no_decay`` for rules ``[head, no_decay]``;
+    equal keys fall back to ``(schedule, lr, weight_decay)``. The order depends on the
+    policy, never on the order of the table. Each group lists its canonical names in table
+    order. ``frozen`` lists the excluded parameters in table order, ``decisions`` has one
+    entry per name (aliases included), ``aliases`` maps alias -> name."""
 
     groups: tuple[Group, ...]
     frozen: tuple[str, ...]
@@ -100,16 +120,27 @@ class Resolution:
     aliases: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def group_of(self, name: str) -> int | None:
+        """The index of the group holding ``name`` (or its canonical name); None if frozen."""
         name = self.aliases.get(name, name)
         for i, g in enumerate(self.groups):
             if name in g.params:
                 return i
         return None
 
+    def group_named(self, name: str) -> Group:
+        """The group called ``name`` (KeyError, with the close names, if none is)."""
+        for g in self.groups:
+            if g.name == name:
+                return g
+        names = [g.name for g in self.groups]
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+        raise KeyError(f"no group named {name!r} (groups: {', '.join(names)}){hint}")
+
     def explain(self, name: str) -> str:
         """How ``name`` (a canonical name or an alias) was resolved, facet by facet."""
         if name not in self.decisions:
-            close = [n for n in self.decisions if name in n][:3]
+            close = difflib.get_close_matches(name, list(self.decisions), n=3, cutoff=0.6)
             hint = f"; similar: {', '.join(close)}" if close else ""
             raise KeyError(f"no parameter named {name!r} in the table{hint}")
         d = self.decisions[name]
@@ -118,9 +149,11 @@ class Resolution:
         layer = "" if d.layer_id is None else f", layer {d.layer_id}"
         decay = f", layer decay <- {d.sources['layer_decay']}" if "layer_decay" in d.sources else ""
         wd = "optimizer default" if d.weight_decay is None else f"{d.weight_decay:g}"
+        index = self.group_of(name)
+        assert index is not None
         return "\n".join(
             [
-                f"{name}: group {self.group_of(name)}{layer}",
+                f"{name}: group {index} {self.groups[index].name!r}{layer}",
                 f"  lr            {d.lr:.6g} (x{d.lr_scale:.6g} of base {self.base_lr:g})"
                 f"  <- {d.sources['lr']}{decay}",
                 f"  weight_decay  {wd}  <- {d.sources['weight_decay']}",
@@ -131,11 +164,11 @@ class Resolution:
     def table(self) -> str:
         """A printable table of the groups."""
         rows = [("group", "params", "lr", "x base", "weight_decay", "schedule", "decided by")]
-        for i, g in enumerate(self.groups):
+        for g in self.groups:
             wd = "default" if g.weight_decay is None else f"{g.weight_decay:g}"
             by = "; ".join(f"{k}: {', '.join(v)}" for k, v in g.provenance.items())
             rows.append(
-                (str(i), str(len(g.params)), f"{g.lr:.4g}", f"{g.lr_scale:.4g}", wd, g.schedule, by)
+                (g.name, str(len(g.params)), f"{g.lr:.4g}", f"{g.lr_scale:.6g}", wd, g.schedule, by)
             )
         if self.frozen:
             rows.append(("frozen", str(len(self.frozen)), "-", "-", "-", "-", "excluded"))
@@ -209,7 +242,13 @@ def resolve(
     base_lr: float,
     schedules: set[str] | frozenset[str] = frozenset({DEFAULT_SCHEDULE}),
 ) -> Resolution:
-    """Decide every parameter's settings and merge them into the minimal set of groups."""
+    """Decide every parameter's settings and merge them into the minimal set of groups.
+
+    Raises SpecError for the first problem found, in this order: a rule that selects no
+    parameter; a match item that selects none the rule's other conditions allow (in rule,
+    condition and item order); an unknown schedule; an uncovered parameter; a conflict; a
+    layer-decay or weight-decay problem; tied names that resolve differently.
+    """
     rows = _Rows.of(table, policy)
     masks = [_select(rule.match, rows) for rule in policy.rules]
     for i, (rule, mask) in enumerate(zip(policy.rules, masks, strict=True)):
@@ -219,6 +258,9 @@ def resolve(
                 f"rule {rule.name!r} matches no parameter; check its match "
                 f"({_describe_selector(rule.match)}) or mark it optional = true",
             )
+    for i, (rule, mask) in enumerate(zip(policy.rules, masks, strict=True)):
+        if not rule.optional:
+            _check_items(rule, f"groups.rules[{i}].match", mask, rows)
     policy.check_schedules(schedules | {DEFAULT_SCHEDULE})
     if policy.defaults is None:
         covered = np.logical_or.reduce(masks) if masks else np.zeros(len(rows.names), bool)
@@ -237,40 +279,189 @@ def resolve(
     return _merge(policy, rows, facets, values, base_lr, schedule_names)
 
 
+# -- selection: each condition on its own, ANDed; within one, its items ORed ---------------
+
+
+def _item_test(kind: str, item: Any) -> Callable[[Any], bool]:
+    """The test of one match item, over a name (name conditions) or a Param (tags, shape)."""
+    if kind == "prefix":
+        return lambda name: name.startswith(item)
+    if kind == "contains":
+        return lambda name: item in name
+    if kind == "name":
+        return lambda name: name == item
+    if kind in ("glob", "regex"):
+        full = re.compile(fnmatch.translate(item) if kind == "glob" else item).fullmatch
+        return lambda name: full(name) is not None
+    if kind == "tags":
+        return lambda p: item in p.tags
+    if kind == "shape":
+        shape = tuple(item)
+        return lambda p: p.shape == shape
+    raise AssertionError(kind)
+
+
+def _condition_test(kind: str, items: tuple[Any, ...]) -> Callable[[Any], bool]:
+    """The test of a whole condition: any of its items (in one pass where that is exact)."""
+    if kind == "prefix":
+        return lambda name: name.startswith(items)
+    if kind == "contains":
+        return lambda name: any(part in name for part in items)
+    if kind == "name":
+        return frozenset(items).__contains__
+    if kind == "tags":
+        wanted = frozenset(items)
+        return lambda p: not p.tags.isdisjoint(wanted)
+    if kind == "glob":  # globs are plain patterns: one alternation is exact
+        full = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in items)).fullmatch
+        return lambda name: full(name) is not None
+    tests = [_item_test(kind, item) for item in items]  # each regex on its own
+    if len(tests) == 1:
+        return tests[0]
+    return lambda x: any(t(x) for t in tests)
+
+
 def _select(sel: Selector, rows: _Rows) -> np.ndarray:
+    """The rows that every condition of ``sel`` allows."""
     n = len(rows.names)
     mask = np.ones(n, dtype=bool)
-
-    def narrow(test, over: list) -> None:
-        index = np.flatnonzero(mask)
-        items = over if index.shape[0] == n else [over[i] for i in index]
-        keep = np.fromiter(map(test, items), dtype=bool, count=index.shape[0])
-        mask[index[~keep]] = False
-
     if sel.ndim:
         mask &= np.isin(rows.ndim, sel.ndim)
     if sel.layers is not None:
         mask &= (rows.layer >= sel.layers[0]) & (rows.layer <= sel.layers[1])
-    if sel.prefix:
-        prefixes = sel.prefix
-        narrow(lambda name: name.startswith(prefixes), rows.names)
-    if sel.contains:
-        parts = sel.contains
-        narrow(lambda name: any(part in name for part in parts), rows.names)
-    if sel.name:
-        exact = frozenset(sel.name)
-        narrow(exact.__contains__, rows.names)
-    if sel.glob or sel.regex:
-        patterns = [fnmatch.translate(g) for g in sel.glob] + list(sel.regex)
-        combined = re.compile("|".join(f"(?:{p})" for p in patterns)).fullmatch
-        narrow(lambda name: combined(name) is not None, rows.names)
-    if sel.tags:
-        wanted = frozenset(sel.tags)
-        narrow(lambda p: not p.tags.isdisjoint(wanted), rows.params)
-    if sel.shape is not None:
-        shape = tuple(sel.shape)
-        narrow(lambda p: p.shape == shape, rows.params)
+    for kind, items in sel.conditions():
+        if kind in ("ndim", "layers"):
+            continue
+        index = np.flatnonzero(mask)
+        if not index.shape[0]:
+            break
+        over = rows.names if kind in NAME_CONDITIONS else rows.params
+        subset = over if index.shape[0] == n else [over[i] for i in index]
+        keep = np.fromiter(map(_condition_test(kind, items), subset), bool, index.shape[0])
+        mask[index[~keep]] = False
     return mask
+
+
+def _item_mask(kind: str, item: Any, rows: _Rows) -> np.ndarray:
+    """The rows one item selects on its own (the other conditions ignored)."""
+    if kind == "ndim":
+        return rows.ndim == item
+    if kind == "layers":
+        return (rows.layer >= item[0]) & (rows.layer <= item[1])
+    over = rows.names if kind in NAME_CONDITIONS else rows.params
+    return np.fromiter(map(_item_test(kind, item), over), bool, len(over))
+
+
+def _check_items(rule: Rule, path: str, mask: np.ndarray, rows: _Rows) -> None:
+    """Every item of every condition of ``rule`` must select a row the rule selects (that
+    is, one that the rule's other conditions allow), unless listed in match.optional."""
+    selected = np.flatnonzero(mask)
+    for kind, items in rule.match.conditions():
+        if len(items) < 2:
+            continue  # the condition is its one item: the rule selects something
+        for j, item in enumerate(items):
+            if item in rule.match.optional:
+                continue
+            if kind == "ndim":
+                found = bool(np.any(rows.ndim[selected] == item))
+            else:
+                test = _item_test(kind, item)
+                over = rows.names if kind in NAME_CONDITIONS else rows.params
+                found = any(test(over[i]) for i in selected)
+            if not found:
+                raise SpecError(f"{path}.{kind}[{j}]", _dead_item(rule, kind, item, rows))
+
+
+def _count(mask: np.ndarray, rows: _Rows) -> int:
+    """How many parameters (tied names counted once) a row mask holds."""
+    return int(np.unique(rows.owner[mask]).shape[0])
+
+
+def _plural(n: int) -> str:
+    return f"{n} parameter{'s' if n != 1 else ''}"
+
+
+_TOKEN_SPLIT = re.compile(r"[._\-/:\[\]]+")
+_NEUTRAL_TAGS = (  # (does a lower-case word of a name item mean it, the tag)
+    (lambda w: "norm" in w or w in ("ln", "bn", "gamma", "beta"), "norm"),
+    (lambda w: w.startswith("bias"), "bias"),
+    (lambda w: "embed" in w or w in ("wte", "wpe"), "embedding"),
+)
+
+
+def _dead_item(rule: Rule, kind: str, item: Any, rows: _Rows) -> str:
+    """Why an item selects nothing, with the closest real names and a hint."""
+    alone = _item_mask(kind, item, rows)
+    shown = describe(item)
+    if alone.any():
+        others = ", ".join(
+            f"{k} = {list(v) if k in ('ndim', 'tags') or len(v) > 1 else v[0]!r}"
+            for k, v in rule.match.conditions()
+            if k != kind
+        )
+        return (
+            f"{shown} selects {_plural(_count(alone, rows))} but none that the rule's other "
+            f"conditions allow ({others}); remove it, or list it in match.optional"
+        )
+    text = f"{shown} matches no parameter"
+    suggestions = _suggest(kind, item, rows)
+    if suggestions:
+        text += (
+            "; did you mean " + " or ".join(f"{s!r} ({_plural(n)})" for s, n in suggestions) + "?"
+        )
+    if kind in NAME_CONDITIONS:
+        words = [w.lower() for w in re.findall(r"[A-Za-z]+", str(item))]
+        tags = [tag for means, tag in _NEUTRAL_TAGS if any(means(w) for w in words)]
+        if tags:
+            text += (
+                f"; names differ between frameworks (Keras calls LayerNorm weights gamma "
+                f"and beta): to mean the kind of parameter anywhere, use tags = {tags!r}"
+            )
+    if kind == "prefix" and not suggestions:
+        tops = sorted({n.split(".", 1)[0] + "." for n in rows.names if "." in n})
+        shown_tops = ", ".join(tops[:8]) + (", ..." if len(tops) > 8 else "")
+        text += f"; the names start with: {shown_tops}"
+    if not isinstance(item, str):
+        return text + " (if that is intended, mark the rule optional = true)"
+    return text + f" (if that is intended, list it in match.optional = [{describe(item)}])"
+
+
+def _suggest(kind: str, item: Any, rows: _Rows) -> list[tuple[str, int]]:
+    """Up to three real names close to ``item`` (``difflib``) with their parameter counts:
+    tags, exact names, dotted prefixes, or name tokens (the names split at ``.``, ``_``,
+    ``-``, ``/``, ``:``; a token's count is the parameters whose name has it)."""
+    if kind == "ndim":
+        present = sorted(set(rows.ndim.tolist()))
+        return [(str(d), _count(rows.ndim == d, rows)) for d in present][:3]
+    if kind == "tags":
+        tags = sorted({t for p in rows.params for t in p.tags})
+        close = difflib.get_close_matches(item, tags, n=3, cutoff=0.6)
+        return [(t, _count(_item_mask("tags", t, rows), rows)) for t in close]
+    if kind == "name":
+        close = difflib.get_close_matches(item, rows.names, n=3, cutoff=0.6)
+        return [(c, 1) for c in close]
+    if kind == "prefix":
+        prefixes = {
+            ".".join(parts[:k]) + "."
+            for parts in (n.split(".") for n in rows.names)
+            for k in range(1, min(len(parts), 4))
+        }
+        close = difflib.get_close_matches(item, sorted(prefixes), n=3, cutoff=0.6)
+        return [(c, _count(_item_mask("prefix", c, rows), rows)) for c in close]
+    per_name = [frozenset(t for t in _TOKEN_SPLIT.split(n) if t) for n in rows.names]
+    tokens = sorted(frozenset().union(*per_name))
+    if kind == "contains":
+        words = [item]
+    else:  # glob, regex: the words of the pattern that are not real name tokens
+        known = set(tokens)
+        words = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", item) if w not in known]
+    out: list[tuple[str, int]] = []
+    for word in words:
+        for close in difflib.get_close_matches(word, tokens, n=3, cutoff=0.6):
+            if close not in (c for c, _ in out):
+                having = np.fromiter((close in t for t in per_name), bool, len(per_name))
+                out.append((close, _count(having, rows)))
+    return out[:3]
 
 
 def _describe_selector(sel: Selector) -> str:
@@ -370,22 +561,24 @@ def _layer_ids(policy: GroupPolicy, names: list[str]) -> np.ndarray:
         )
         explicit = re.compile(alternatives).fullmatch
     ids = [layer for _, layer in layers.ids]
-    search = re.compile(layers.pattern).search if layers.pattern else None
-    offset = layers.offset
-    for j, name in enumerate(names):
-        m = explicit(name) if explicit is not None else None
-        if m is not None:
-            out[j] = ids[int(m.lastgroup[1:])]
-            continue
-        m = search(name) if search is not None else None
-        if m is not None:
+    given: set[int] = set()  # an explicit id wins over the pattern
+    if explicit is not None:
+        for j, m in enumerate(map(explicit, names)):
+            if m is not None:
+                out[j] = ids[int(m.lastgroup[1:])]
+                given.add(j)
+    if layers.pattern:
+        offset = layers.offset
+        for j, m in enumerate(map(re.compile(layers.pattern).search, names)):
+            if m is None or j in given:
+                continue
             captured = m.group(1)
             # ASCII digits only: str.isdigit() also accepts '²', which int() refuses
             if captured is not None and captured.isascii() and captured.isdigit():
                 if len(captured) > 15:  # beyond 2**53: no layer id is that large
                     raise SpecError(
                         "groups.layers.pattern",
-                        f"captures the layer id {captured[:20]}... from {name[:60]!r}; "
+                        f"captures the layer id {captured[:20]}... from {names[j][:60]!r}; "
                         "layer ids must be at most 2**53",
                     )
                 out[j] = int(captured) + offset
@@ -433,7 +626,20 @@ def _values(policy, facets, rows: _Rows, base_lr: float, schedule_names) -> _Val
                 f"layer {rows.layer[i]} of {rows.names[i]!r}) scales the lr by "
                 f"{factor[huge[0]]:g}; raise groups.layers.max_id to the largest layer id",
             )
-        lr[index] = lr[index] * factor
+        decayed_lr = lr[index] * factor
+        zero = np.flatnonzero((decayed_lr == 0) & (lr[index] > 0))
+        if zero.shape[0]:
+            i = int(index[zero[0]])
+            r = int(f["layer_decay"].source[i])
+            rule = policy.rules[r]
+            raise SpecError(
+                f"groups.rules[{r}].layer_decay",
+                f"rule {rule.name!r}: rate {rule.layer_decay:g} ** {top - rows.layer[i]} (top "
+                f"layer {top} minus layer {rows.layer[i]} of {rows.names[i]!r}) underflows the "
+                f"lr {lr[i]:g} to 0; lower groups.layers.max_id or the layer ids, or raise "
+                "the rate",
+            )
+        lr[index] = decayed_lr
     wd_state = f["weight_decay"]
     wd = np.where(wd_state.sets(), wd_state.value, np.nan)
     scaled = np.flatnonzero(wd_state.scales() & ~frozen)
@@ -501,7 +707,7 @@ class _Decisions(Mapping[str, Decision]):
         return Decision(
             name,
             float(v.lr[i]),
-            float(v.lr[i] / self._base),
+            _ratio(float(v.lr[i]), self._base),
             _wd(v, i),
             self._schedules[v.schedule[i]],
             bool(v.frozen[i]),
@@ -533,38 +739,78 @@ def _distinct_pairs(group: np.ndarray, source: np.ndarray, rules: int) -> list[t
     return list(zip(groups.tolist(), (offsets + lowest).tolist(), strict=True))
 
 
+def _ratio(lr: float, base: float) -> float:
+    """``lr / base`` rounded to 15 significant digits: no float noise in a stored ratio."""
+    return float(f"{lr / base:.15g}")
+
+
 def _merge(policy, rows: _Rows, facets, v: _Values, base_lr: float, schedule_names) -> Resolution:
     canonical = np.flatnonzero(rows.owner == np.arange(len(rows.names)))
     frozen = canonical[v.frozen[canonical]]
     live = canonical[~v.frozen[canonical]]
     wd_key = np.where(np.isnan(v.weight_decay[live]), -1.0, v.weight_decay[live])
-    # sort by (schedule, lr, weight_decay), then table order inside a group
+    # merge by (schedule, lr, weight_decay), table order inside a group
     order = np.lexsort((live, wd_key, v.lr[live], v.schedule[live]))
     members = live[order]
     keys = np.stack([v.schedule[members].astype(np.float64), v.lr[members], wd_key[order]])
     starts = np.flatnonzero(np.r_[True, np.any(keys[:, 1:] != keys[:, :-1], axis=0)])
     starts = starts[: members.shape[0]]  # no live parameter (all frozen): no group
     group_of = np.cumsum(np.r_[True, np.any(keys[:, 1:] != keys[:, :-1], axis=0)]) - 1
+    count = len(starts)
     provenance: list[dict[str, tuple[str, ...]]] = [{} for _ in starts]
+    formed: list[set[int]] = [set() for _ in starts]  # the rules that decide something
+    layer_rules: list[set[int]] = [set() for _ in starts]
+    decided = np.zeros(members.shape[0], bool)  # some rule decides a facet of the member
     for facet in ("lr", "layer_decay", "weight_decay", "schedule"):
         keep = v.decayed[members] if facet == "layer_decay" else np.ones(members.shape[0], bool)
         sources = facets[facet].source[members][keep]
+        decided[keep] |= sources >= 0
         for g, source in _distinct_pairs(group_of[keep], sources, len(policy.rules)):
             provenance[g].setdefault(facet, ())
             provenance[g][facet] += (_source_name(policy, source),)
+            if source >= 0:
+                formed[g].add(source)
+                if facet == "layer_decay":
+                    layer_rules[g].add(source)
     for prov in provenance:
         for facet, names in prov.items():
             prov[facet] = tuple(sorted(names))
+    bare = np.bincount(group_of[~decided], minlength=count) > 0 if count else []
+    low = np.full(count, np.iinfo(np.int64).max, np.int64)
+    high = np.full(count, -1, np.int64)
+    layered = v.decayed[members]
+    np.minimum.at(low, group_of[layered], rows.layer[members[layered]])
+    np.maximum.at(high, group_of[layered], rows.layer[members[layered]])
+    names, sort_keys = [], []
+    for g in range(count):
+        parts: list[tuple[tuple[int, int], str]] = []
+        if bare[g] or not formed[g]:
+            parts.append(((-1, -1), "default"))
+        for r in sorted(formed[g]):
+            if r in layer_rules[g]:
+                lo, hi = int(low[g]), int(high[g])
+                label = f"layer_{lo}" if lo == hi else f"layers_{lo}-{hi}"
+                if label not in (text for _, text in parts):
+                    parts.append(((r, lo), label))
+            else:
+                parts.append(((r, -1), policy.rules[r].name))
+        names.append("+".join(text for _, text in parts))
+        sort_keys.append(tuple(key for key, _ in parts))
+    ranking = sorted(range(count), key=lambda g: (sort_keys[g], g))
+    ends = [*starts[1:], members.shape[0]][:count]
+    seen: dict[str, int] = {}
     groups = []
-    ends = [*starts[1:], members.shape[0]][: len(starts)]
-    for g, (lo, hi) in enumerate(zip(starts, ends, strict=True)):
-        idx = members[lo:hi]
+    for g in ranking:
+        idx = np.sort(members[starts[g] : ends[g]])
         first = int(idx[0])
+        seen[names[g]] = seen.get(names[g], 0) + 1
+        name = names[g] if seen[names[g]] == 1 else f"{names[g]}#{seen[names[g]]}"
         groups.append(
             Group(
+                name,
                 tuple(rows.names[i] for i in idx),
                 float(v.lr[first]),
-                float(v.lr[first] / base_lr),
+                _ratio(float(v.lr[first]), base_lr),
                 _wd(v, first),
                 schedule_names[v.schedule[first]],
                 provenance[g],

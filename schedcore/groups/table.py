@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..errors import SpecError, describe
+from ..files import read_text
 
 _NAME = re.compile(r"^\S+$")
 
@@ -68,10 +69,52 @@ class ParamTable:
         return [r.name for r in self.rows]
 
     @classmethod
-    def of(cls, rows: Iterable[Param | dict[str, Any] | Sequence[Any] | str]) -> ParamTable:
+    def of(
+        cls, rows: ParamTable | Iterable[Param | dict[str, Any] | Sequence[Any] | str]
+    ) -> ParamTable:
         """From Params, dicts (``{"name", "shape", "trainable", "tags", "aliases"}``),
-        ``(name, shape)`` tuples or bare names."""
+        ``(name, shape)`` tuples or bare names (a ParamTable is returned as it is)."""
+        if isinstance(rows, ParamTable):
+            return rows
+        if isinstance(rows, (str, bytes, dict)) or not isinstance(rows, Iterable):
+            raise SpecError(
+                "params", f"must be a list of parameter rows or a ParamTable, got {describe(rows)}"
+            )
         return cls(tuple(_row(r, f"params[{i}]") for i, r in enumerate(rows)))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the table to ``path``: CSV for a ``.csv`` suffix, else JSON (``{"params":
+        [...]}``); :meth:`load` and the CLI's ``--params`` read it back to an equal table.
+        Returns the path."""
+        target = Path(path)
+        if target.suffix.lower() == ".csv":
+            out = io.StringIO()
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(["name", "shape", "trainable", "tags", "aliases"])
+            for i, r in enumerate(self.rows):
+                for key in ("tags", "aliases"):
+                    bad = [x for x in getattr(r, key) if ";" in x or x != x.strip()]
+                    if bad:
+                        raise SpecError(
+                            f"params[{i}].{key}",
+                            f"{bad[0]!r} cannot be written to a CSV table (';' separates "
+                            "items there); save the table as .json",
+                        )
+                writer.writerow(
+                    [
+                        r.name,
+                        "x".join(map(str, r.shape)) if r.shape else "",
+                        "true" if r.trainable else "false",
+                        ";".join(sorted(r.tags)),
+                        ";".join(r.aliases),
+                    ]
+                )
+            text = out.getvalue()
+        else:
+            text = json.dumps({"params": self.to_data()}, indent=1) + "\n"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        return target
 
     @classmethod
     def load(cls, source: str | Path) -> ParamTable:
@@ -79,16 +122,17 @@ class ParamTable:
         with columns ``name, shape, trainable, tags, aliases`` (shape like ``768x768``,
         tags and aliases separated by ``;``)."""
         path = Path(source)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as err:
-            raise SpecError(str(path), f"cannot read the parameter table: {err.strerror}") from None
+        text = read_text(path, "parameter table")
         if path.suffix.lower() == ".csv":
             return cls.from_csv(text)
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
-            raise SpecError(str(path), f"is not valid JSON: {err}") from None
+            raise SpecError("params", f"{str(path)!r} is not valid JSON: {err}") from None
+        except RecursionError:
+            raise SpecError("params", f"{str(path)!r} nests too deeply for a table") from None
+        except ValueError as err:  # e.g. an integer longer than Python's digit limit
+            raise SpecError("params", f"{str(path)!r} is not a usable JSON table: {err}") from None
         if isinstance(data, dict) and "params" in data:
             data = data["params"]
         if not isinstance(data, list):
@@ -97,21 +141,10 @@ class ParamTable:
 
     @classmethod
     def from_csv(cls, text: str) -> ParamTable:
-        reader = csv.DictReader(io.StringIO(text))
-        if not reader.fieldnames or "name" not in reader.fieldnames:
-            raise SpecError("params", "a CSV parameter table needs a 'name' column")
-        rows = []
-        for i, rec in enumerate(reader):
-            row: dict[str, Any] = {"name": (rec.get("name") or "").strip()}
-            if rec.get("shape"):
-                row["shape"] = _csv_shape(rec["shape"], f"params[{i}].shape")
-            if rec.get("trainable"):
-                row["trainable"] = _csv_bool(rec["trainable"], f"params[{i}].trainable")
-            for key in ("tags", "aliases"):
-                if rec.get(key):
-                    row[key] = [x.strip() for x in rec[key].split(";") if x.strip()]
-            rows.append(row)
-        return cls.of(rows)
+        try:
+            return cls.of(_csv_rows(text))
+        except csv.Error as err:  # e.g. a field over the csv module's size limit
+            raise SpecError("params", f"is not a readable CSV parameter table: {err}") from None
 
     def to_data(self) -> list[dict[str, Any]]:
         return [
@@ -174,9 +207,27 @@ def _row(value: Any, path: str) -> Param:
     return Param(name, tuple(shape), trainable, frozenset(tags), tuple(aliases))
 
 
+def _csv_rows(text: str) -> list[dict[str, Any]]:
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "name" not in reader.fieldnames:
+        raise SpecError("params", "a CSV parameter table needs a 'name' column")
+    rows = []
+    for i, rec in enumerate(reader):
+        row: dict[str, Any] = {"name": (rec.get("name") or "").strip()}
+        if rec.get("shape"):
+            row["shape"] = _csv_shape(rec["shape"], f"params[{i}].shape")
+        if rec.get("trainable"):
+            row["trainable"] = _csv_bool(rec["trainable"], f"params[{i}].trainable")
+        for key in ("tags", "aliases"):
+            if rec.get(key):
+                row[key] = [x.strip() for x in rec[key].split(";") if x.strip()]
+        rows.append(row)
+    return rows
+
+
 def _csv_shape(text: str, path: str) -> list[int]:
     parts = [p for p in re.split(r"[x,\[\]()\s]+", text.strip()) if p]
-    if not all(p.isdigit() for p in parts):
+    if not all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts):
         raise SpecError(path, f"must look like 768x768 or [768, 768], got {text!r}")
     return [int(p) for p in parts]
 
@@ -190,24 +241,29 @@ def _csv_bool(text: str, path: str) -> bool:
     raise SpecError(path, f"must be true or false, got {text!r}")
 
 
+_INTS, _STRS = frozenset({int}), frozenset({str})
+
+
 def _fast_row(value: dict[str, Any]) -> Param | None:
-    """The row, when every field already has its exact type (else None: full validation)."""
+    """The row, when every field already has its exact type (else None: full validation).
+    Type checks run as C-level set operations: 100,000 rows build in a fraction of a second."""
     name = value.get("name")
-    raw_shape = value.get("shape", ())
-    if type(raw_shape) not in (list, tuple):
-        return None
-    shape = tuple(raw_shape)
+    shape = value.get("shape", ())
     trainable = value.get("trainable", True)
     tags = value.get("tags", ())
     aliases = value.get("aliases", ())
     if (
-        type(name) is str
-        and trainable.__class__ is bool
-        and all(type(d) is int and d >= 0 for d in shape)
-        and type(tags) in (list, tuple)
-        and type(aliases) in (list, tuple)
-        and all(type(t) is str for t in tags)
-        and all(type(a) is str for a in aliases)
+        type(name) is not str
+        or (trainable is not True and trainable is not False)
+        or type(shape) not in (list, tuple)
+        or type(tags) not in (list, tuple)
+        or type(aliases) not in (list, tuple)
     ):
-        return Param(name, shape, trainable, frozenset(tags), tuple(aliases))
-    return None
+        return None
+    if shape and (not _INTS.issuperset(map(type, shape)) or min(shape) < 0):
+        return None
+    if (tags and not _STRS.issuperset(map(type, tags))) or (
+        aliases and not _STRS.issuperset(map(type, aliases))
+    ):
+        return None
+    return Param(name, tuple(shape), trainable, frozenset(tags), tuple(aliases))

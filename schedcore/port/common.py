@@ -15,8 +15,8 @@ from ..errors import SpecError
 from ..fields import LR_RANGE, MAX_STEP, Bool, Choice, Int, Real
 from ..groups.policy import GroupPolicy
 from ..groups.table import ParamTable
-from ..recipe import Recipe
-from ..recipe.training import Training
+from ..recipes import Recipe
+from ..recipes.training import Training
 from ..schedules.combinators import Phase, Warmup
 from ..schedules.combinators import Sequence as SequenceNode
 from ..schedules.families import Linear

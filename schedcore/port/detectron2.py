@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import SpecError, describe
-from ..recipe import Recipe
+from ..recipes import Recipe
 from ..schedules.combinators import Phase, Sequence, Shift
 from ..schedules.families import Constant, Cosine, Linear
 from ..schedules.node import Schedule

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import SpecError, describe
-from ..recipe import Recipe
+from ..recipes import Recipe
 from ..schedules.families import Constant, Geometric, InverseSqrt, Linear
 from .common import choice, integer, known_keys, lr_value, phases, ramp_then, real, recipe
 

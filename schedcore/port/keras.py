@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import SpecError, describe
-from ..recipe import Recipe
+from ..recipes import Recipe
 from ..schedules.breakpoints import leading_warmup
 from ..schedules.cyclic import SGDR
 from ..schedules.families import Constant, Cosine, Exponential, InverseTime, Polynomial

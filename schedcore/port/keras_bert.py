@@ -21,7 +21,7 @@ rounding: within about 1e-16 of ``lr``; from ``t = D`` on the value is ``min_lr`
 from __future__ import annotations
 
 from ..fields import LR_RANGE, Int, Real
-from ..recipe import Recipe, load
+from ..recipes import Recipe, load
 from ..schedules.combinators import Phase, Sequence, Shift
 from ..schedules.families import Constant, Linear
 from ..schedules.node import Schedule

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..errors import SpecError, describe
-from ..recipe import Recipe
+from ..recipes import Recipe
 from ..schedules.combinators import Clamp, Phase, Scale, Shift
 from ..schedules.combinators import Sequence as SequenceNode
 from ..schedules.families import Constant, Cosine, Exponential, Linear, Polynomial

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import SpecError, describe
-from ..recipe import Recipe
+from ..recipes import Recipe
 from ..schedules.combinators import PerEpoch
 from ..schedules.cyclic import SGDR
 from ..schedules.families import Constant, Linear

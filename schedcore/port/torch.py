@@ -34,7 +34,7 @@ from typing import Any
 
 from ..errors import SpecError, StepRangeError, describe
 from ..fields import MAX_STEP
-from ..recipe import Recipe
+from ..recipes import Recipe
 from ..schedules.breakpoints import leading_warmup
 from ..schedules.combinators import Phase, Product, Scale, Sequence
 from ..schedules.cyclic import SGDR, Cyclic, OneCycle

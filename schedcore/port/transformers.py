@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SpecError, describe
-from ..recipe import Recipe
+from ..recipes import Recipe
 from ..schedules.breakpoints import leading_warmup
 from ..schedules.combinators import Sequence as SequenceNode
 from ..schedules.combinators import Shift, WarmupStableDecay

@@ -24,7 +24,7 @@ from .families import (
     Linear,
     OneMinusSqrt,
 )
-from .node import BREAKPOINT_LIMIT, NodeKind, Schedule, node
+from .node import BREAKPOINT_LIMIT, LISTED_LIMIT, NodeKind, Schedule, node
 
 frozen = dataclasses.dataclass(frozen=True)
 SCHEDULE = NodeKind()
@@ -112,6 +112,8 @@ class Sequence(Schedule):
         the next phase's; the last runs on), placed by its clock."""
         found = set(self.starts[1 : len(self.phases)])
         for i, phase in enumerate(self.phases):
+            if len(found) >= LISTED_LIMIT + len(self.phases):
+                break  # enough listed (LISTED_LIMIT): later phases give their starts only
             begin = self.starts[i]
             stop = min(self.starts[i + 1] if i + 1 < len(self.phases) else horizon, horizon)
             if phase.clock == "local":
@@ -359,11 +361,12 @@ class Repeat(Schedule):
         return 0 if self.schedule.constant_from == 0 else None
 
     def breakpoints(self, horizon: int) -> list[int]:
-        """Each repetition's start and the child's breakpoints within it (at most
-        BREAKPOINT_LIMIT repetitions)."""
-        inner = self.schedule.breakpoints(self.period)
+        """Each repetition's start and the child's breakpoints within it: at most
+        BREAKPOINT_LIMIT repetitions, and fewer where the child lists many (at least one
+        repetition; about LISTED_LIMIT in all), so nested repeats stay bounded."""
+        inner = self.schedule.breakpoints(min(self.period, horizon))
         found: set[int] = set()
-        for n in range(BREAKPOINT_LIMIT):
+        for n in range(max(1, min(BREAKPOINT_LIMIT, LISTED_LIMIT // (len(inner) + 1)))):
             begin = n * self.period
             if begin > horizon:
                 break

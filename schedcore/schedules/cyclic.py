@@ -185,7 +185,11 @@ class SGDR(Schedule):
     """
 
     period: int = param(POSITIVE_STEPS, "length of the first cycle, in steps")
-    t_mul: float = param(Real(1.0), "growth factor of each cycle's length", 1.0)
+    t_mul: float = param(
+        Real(1.0, float(MAX_STEP)),
+        "growth factor of each cycle's length (past 2**53 no second restart could ever come)",
+        1.0,
+    )
     m_mul: float = param(UNIT, "decay factor of each cycle's peak, in (0, 1]", 1.0)
     start: float = param(MULTIPLIER, "multiplier at the start of the first cycle", 1.0)
     end: float = param(MULTIPLIER, "multiplier at the end of each cycle", 0.0)

@@ -12,6 +12,7 @@ from dicts, serialization, validation and the generated reference docs.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import functools
 import math
@@ -31,8 +32,17 @@ CHUNK = 1 << 16
 BREAKPOINT_LIMIT = 64
 """Breakpoints listed per periodic pattern (restarts, cycles, drops) before stopping."""
 
+LISTED_LIMIT = 4096
+"""Most breakpoints one node lists (the earliest ones): nested periodic patterns (a
+``repeat`` of a ``repeat``) would otherwise multiply their counts level by level."""
+
 MAX_DEPTH = 64
 """Deepest nesting of nodes accepted from a document."""
+
+MAX_NODES = 10_000
+"""Most nodes one document may build. A dict may share a sub-dict between several places
+(as a YAML alias does): each place builds its own copy, so without a bound a few hundred
+bytes could expand to millions of nodes."""
 
 MAX_PEAK = 1e100
 """Largest multiplier bound a schedule may have: with lrs and group factors bounded too,
@@ -128,12 +138,13 @@ class Schedule(Declared):
             found.add(self.length)
         for child in self.children():
             found.update(child.breakpoints(horizon))
-        return sorted(b for b in found if 0 < b <= horizon)
+        return sorted(b for b in found if 0 < b <= horizon)[:LISTED_LIMIT]
 
     def _pieces(self, horizon: int) -> list[float]:
         """Local steps besides the end where the node's own formula starts a new piece
         (milestones, restarts, phase ends; a real step counts from the next whole step).
-        Periodic patterns list at most :data:`BREAKPOINT_LIMIT`."""
+        Periodic patterns list at most :data:`BREAKPOINT_LIMIT`, and a node lists at most
+        :data:`LISTED_LIMIT` breakpoints in all, the earliest."""
         return []
 
     def cycle_span(self, step: int) -> tuple[int, int] | None:
@@ -246,12 +257,26 @@ class NodeKind(Kind):
         return value.to_dict()
 
 
-_depth = 0
+@dataclasses.dataclass
+class _Budget:
+    """What one document has used so far: the nesting depth and the nodes built."""
+
+    depth: int = 0
+    nodes: int = 0
+
+
+# Per thread (and per async task): the budget of the document being built, set by the
+# outermost from_dict. No module-level counter, so threads loading at once never interfere.
+_BUDGET: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar(
+    "schedcore_from_dict_budget", default=None
+)
 
 
 def from_dict(data: Any, path: str = "") -> Schedule:
-    """Build a schedule from its dict form; errors name the path of the offending field."""
-    global _depth
+    """Build a schedule from its dict form; errors name the path of the offending field.
+
+    A document nests at most :data:`MAX_DEPTH` nodes deep and builds at most
+    :data:`MAX_NODES` nodes (shared sub-dicts count once per place they appear)."""
     if not isinstance(data, dict):
         raise SpecError(path, f"must be a schedule table with a 'type', got {describe(data)}")
     kind = data.get("type")
@@ -262,11 +287,26 @@ def from_dict(data: Any, path: str = "") -> Schedule:
         raise SpecError(
             where, f"unknown node type {describe(kind)}; accepted: " + ", ".join(sorted(NODE_TYPES))
         )
-    if _depth >= MAX_DEPTH:
-        raise SpecError(path, f"schedules nest deeper than {MAX_DEPTH} levels")
-    _depth += 1
+    budget = _BUDGET.get()
+    token = _BUDGET.set(_Budget()) if budget is None else None
+    budget = _BUDGET.get()
+    assert budget is not None
     try:
-        fields = {k: v for k, v in data.items() if k != "type"}
-        return build(NODE_TYPES[kind], fields, path)
+        if budget.depth >= MAX_DEPTH:
+            raise SpecError(path, f"schedules nest deeper than {MAX_DEPTH} levels")
+        budget.nodes += 1
+        if budget.nodes > MAX_NODES:
+            raise SpecError(
+                path,
+                f"the document builds more than {MAX_NODES} schedule nodes (a sub-table "
+                "shared between places counts once per place); simplify the schedule",
+            )
+        budget.depth += 1
+        try:
+            fields = {k: v for k, v in data.items() if k != "type"}
+            return build(NODE_TYPES[kind], fields, path)
+        finally:
+            budget.depth -= 1
     finally:
-        _depth -= 1
+        if token is not None:
+            _BUDGET.reset(token)

@@ -1,6 +1,9 @@
 """Lint a recipe: things that load fine but are probably not what was meant.
 
-Each finding has a code, a message saying what was found, and why it matters.
+Each finding has a code, a level (:data:`LEVELS`: ``error`` for what is certainly wrong,
+``warning`` for what is probably wrong, ``info`` for what is worth a look) and a message
+saying what was found and why it matters. ``schedcore lint`` exits 1 on errors, and on
+warnings with ``--strict``, so it can gate CI.
 """
 
 from __future__ import annotations
@@ -11,12 +14,32 @@ import math
 
 import numpy as np
 
-from ..recipe import Recipe
-from ..schedules.breakpoints import boundaries
+from ..errors import SpecError
+from ..recipes import Recipe
+from ..schedules.breakpoints import boundaries, leading_warmup
 from ..schedules.node import Schedule
-from .keypoints import horizon, warmup_steps
+from .compare import curves
+from .keypoints import group_names, horizon_of, look_steps, warmup_steps
 
 SUSPICIOUS_RATIO = 1000.0
+
+
+LEVELS = ("error", "warning", "info")
+"""Finding levels, most severe first."""
+
+CODES = {
+    "E001": ("error", "an lr is NaN, infinite or negative"),
+    "E002": ("error", "the group policy does not fit the parameter table"),
+    "W001": ("warning", "warmup covers the whole run"),
+    "W002": ("warning", "the lr reaches 0 before the end"),
+    "W003": ("warning", "training length inconsistent"),
+    "W004": ("warning", "a decay that does not decay"),
+    "W005": ("warning", "restart cycles do not fit the run"),
+    "W006": ("warning", "a phase is shorter than one epoch in a per-epoch schedule"),
+    "W007": ("info", "group lrs span 1000x or more"),
+    "W008": ("warning", "the lr rises to the very end"),
+}
+"""Each code's level and what it is about."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,33 +47,39 @@ class Finding:
     code: str
     message: str
 
+    @property
+    def level(self) -> str:
+        return CODES[self.code][0]
+
     def __str__(self) -> str:
-        return f"{self.code} {self.message}"
+        return f"{self.code} {self.level}: {self.message}"
 
 
-CODES = {
-    "W001": "warmup covers the whole run",
-    "W002": "the lr reaches 0 before the end",
-    "W003": "training length inconsistent",
-    "W004": "the minimum lr is not below the peak",
-    "W005": "restart cycles do not fit the run",
-    "W006": "a phase is shorter than one epoch in a per-epoch schedule",
-    "W007": "a group lr is a suspicious multiple of another",
-    "W008": "the schedule ends higher than it starts",
-}
+def policy_finding(error: SpecError) -> Finding:
+    """The finding for a group policy that fails to bind to a parameter table (a dead rule
+    or pattern item, a conflict, an uncovered parameter)."""
+    return Finding("E002", str(error))
 
 
-def lint(recipe: Recipe) -> list[Finding]:
-    """Every finding for ``recipe`` (bound to a parameter table, group checks run too)."""
-    total = horizon(recipe)
+def lint(recipe: Recipe, total: int | None = None) -> list[Finding]:
+    """Every finding for ``recipe`` over ``total`` steps (default: its horizon, see
+    :func:`~schedcore.tools.keypoints.horizon`); bound to a parameter table, the group
+    checks run too."""
+    span = horizon_of(recipe, total)
+    total = span.steps
+    # a derived horizon (no [training], no --steps) is no run length: the checks that
+    # compare the schedule with the run (W001, W002, W003, W005) have nothing to compare
+    run_known = span.note is None
     found: list[Finding] = []
     add = lambda code, msg: found.append(Finding(code, msg))  # noqa: E731
     schedule = recipe.schedule
-    steps = np.arange(total, dtype=np.int64)
+    steps = look_steps(recipe, total)  # every step, or boundaries and a bounded sample
+    found += _unsafe(recipe, steps)
     curve = schedule(steps)
     warm = warmup_steps(schedule)
 
-    if warm is not None and warm >= total:
+    rising = total < 2 or bool(np.all(np.diff(curve) >= 0))
+    if run_known and warm is not None and warm >= total and rising:
         add(
             "W001",
             f"warmup lasts {warm} steps but training runs {total}: the lr never "
@@ -59,20 +88,23 @@ def lint(recipe: Recipe) -> list[Finding]:
     peak = float(curve.max()) if total else 0.0
     if peak > 0:
         positive = np.flatnonzero(curve > 0)
-        last_positive = int(positive[-1]) if positive.shape[0] else -1
-        if last_positive < total - 1 and last_positive >= int(np.argmax(curve)):
+        last_positive = int(steps[positive[-1]]) if positive.shape[0] else -1
+        # one update at 0 at the very end is a decay to 0 that lands on the last update
+        # (1-based ports, keras-bert's): nothing is wasted that the recipe did not mean
+        peak_step = int(steps[int(np.argmax(curve))])
+        if run_known and last_positive < total - 2 and last_positive >= peak_step:
             wasted = total - 1 - last_positive
             add(
                 "W002",
                 f"the lr is 0 from step {last_positive + 1} to the last step {total - 1} "
                 f"({wasted} updates, {wasted / total:.0%} of the run, do nothing)",
             )
-    found += _training(recipe, total)
+    found += _training(recipe, total) if run_known else []
     start = warm if warm is not None and warm < total else 0
-    after_warmup = curve[start:]
+    after_warmup = curve[steps >= start]
     if (
         after_warmup.shape[0] > 1
-        and schedule.varies()
+        and _decays(schedule)
         and float(after_warmup.min()) >= float(after_warmup.max())
     ):
         add(
@@ -80,24 +112,52 @@ def lint(recipe: Recipe) -> list[Finding]:
             f"after warmup the lr stays at {after_warmup.max() * recipe.base_lr:g}: "
             "the minimum (end) lr is not below the peak, so nothing decays",
         )
-    found += _cycles(schedule, total)
+    found += _cycles(schedule, total) if run_known else []
     found += _per_epoch(schedule, total)
-    if not any(f.code in ("W001", "W002") for f in found):  # those already explain it
+    if run_known and not any(f.code in ("W001", "W002") for f in found):  # they explain it
         found += _length(recipe, total)
     covered = warm is not None and warm >= total
+    # inverted: the lr still rises at the last step, above every earlier value (a warmup
+    # that peaks and then decays, like noam's, never ends at its highest)
     if (
         not covered
         and after_warmup.shape[0] > 1
+        and int(np.argmax(after_warmup)) == after_warmup.shape[0] - 1
         and after_warmup[-1] > after_warmup[0] * (1 + 1e-12)
     ):
         add(
             "W008",
             f"the lr ends at {after_warmup[-1] * recipe.base_lr:g} (step {total - 1}), "
-            f"higher than where it starts after warmup ({after_warmup[0] * recipe.base_lr:g}"
+            f"its highest, above where it starts after warmup ({after_warmup[0] * recipe.base_lr:g}"
             f", step {start}): is the schedule inverted?",
         )
     found += _groups(recipe)
-    return found
+    return sorted(found, key=lambda f: LEVELS.index(f.level))  # stable: errors first
+
+
+def _unsafe(recipe: Recipe, steps: np.ndarray) -> list[Finding]:
+    """E001, a safety net: any NaN, infinite or negative lr of any group."""
+    rows = curves(recipe, steps)
+    bad = ~np.isfinite(rows) | (rows < 0)
+    if not bad.any():
+        return []
+    g, j = (int(i) for i in np.argwhere(bad)[0])
+    names = group_names(recipe) or ["the lr"]
+    return [
+        Finding(
+            "E001",
+            f"{names[g]} is {rows[g, j]!r} at step {int(steps[j])} "
+            f"({int(bad.sum())} bad values): an lr must be finite and not negative",
+        )
+    ]
+
+
+def _decays(schedule: Schedule) -> bool:
+    """Whether the schedule after its warmup asks for a change (holds any node other than
+    ``constant``): a constant after a warmup is not a decay that failed to decay."""
+    warm = leading_warmup(schedule)
+    body = schedule if warm is None else warm.body
+    return body.varies() and any(n.type_name != "constant" for n in _walk(body))
 
 
 def _training(recipe: Recipe, total: int) -> list[Finding]:
@@ -126,7 +186,12 @@ def _training(recipe: Recipe, total: int) -> list[Finding]:
 
 def _length(recipe: Recipe, total: int) -> list[Finding]:
     length = recipe.schedule.length
-    if recipe.training is None or length is None or length == total:
+    # reaching the end value at the last update (length total - 1) is the end of the run
+    if recipe.training is None or length is None or length in (total - 1, total):
+        return []
+    # a piece that ends exactly where training does (a global-clock phase, whose steps
+    # count from 0, can make the summed length overshoot): the schedule fits the run
+    if set(boundaries(recipe.schedule, total + 1)) & {total - 1, total}:
         return []
     tail = "holds its last value" if length < total else "is cut off"
     message = (
@@ -191,8 +256,8 @@ def _groups(recipe: Recipe) -> list[Finding]:
             Finding(
                 "W007",
                 f"group lrs range from {low:g} to {high:g} ({ratio:.4g}x, about "
-                f"10^{round(math.log10(ratio))}): check for a unit slip (an absolute "
-                "lr where a multiplier was meant, or the reverse)",
+                f"10^{round(math.log10(ratio))}): as layered lrs are meant to; if not, "
+                "check for a unit slip (an absolute lr where a multiplier was meant)",
             )
         ]
     return []

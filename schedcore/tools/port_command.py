@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError, describe
-from ..recipe import Recipe, load
-from ..recipe.tomlwrite import dumps
+from ..recipes import Recipe, load
 
 SOURCES = (
     "transformers",
@@ -70,13 +69,21 @@ def _json(text: str | None, what: str) -> Any:
         return {}
     source = text
     if not text.lstrip().startswith(("{", "[")):
-        path = Path(text)
-        if not path.is_file():
+        from ..files import read_text
+
+        try:
+            is_file = Path(text).is_file()
+        except (OSError, ValueError):  # a name too long, a NUL in it
+            is_file = False
+        if not is_file:
             raise SpecError(what, f"must be JSON text or a JSON file, got {describe(text)}")
-        source = path.read_text(encoding="utf-8")
+        try:
+            source = read_text(text, "JSON file")  # size cap, UTF-8 (a BOM accepted)
+        except SpecError as err:
+            raise SpecError(what, err.problem) from None
     try:
         return json.loads(source)
-    except json.JSONDecodeError as err:
+    except (ValueError, RecursionError) as err:
         raise SpecError(what, f"is not valid JSON: {err}") from None
 
 
@@ -137,20 +144,23 @@ def cmd_port(args: argparse.Namespace) -> int:
     if args.target is not None:
         from ..port import to_keras_config, to_transformers
 
-        recipe = load(_need(args.name, "name", f"--to {args.target}"))
+        recipe = load(Path(_need(args.name, "name", f"--to {args.target}")))
         if args.target == "transformers":
             name, kwargs = to_transformers(recipe)
             print(json.dumps({"name": name, **kwargs}, indent=2))
         else:
             print(json.dumps(to_keras_config(recipe), indent=2))
         return 0
+    from ..recipes.tomlwrite import dumps
+
     recipe = _import(args)
     data = recipe.to_dict()
     if args.output is None:
         print(dumps(data), end="")
         return 0
+    from .output import write_text
+
     out = Path(args.output)
     text = json.dumps(data, indent=2) + "\n" if out.suffix == ".json" else dumps(data)
-    out.write_text(text, encoding="utf-8")
-    print(f"wrote {out}")
+    print(f"wrote {write_text(out, text, '--output')}")
     return 0

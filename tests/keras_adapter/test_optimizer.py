@@ -30,8 +30,7 @@ NAMES = ["body", "LayerNorm", "head"]
 def expected_deltas(model, recipe, recorder) -> np.ndarray:
     """Per weight (rows) and update: the core's lr, less its weight decay, as Keras applies
     it (``w -= w * wd * lr``, then SGD's ``w += lr`` for the gradient -1)."""
-    table, _ = sk.param_table(model)
-    bound = sc.load(recipe).bind(table)
+    bound = sc.load(recipe).bind(sk.param_table(model))
     before = np.asarray(recorder.values[:-1]).T
     lrs = bound.lr(np.arange(before.shape[1]))
     rows = []
@@ -64,6 +63,13 @@ def test_plan_records_each_variable_group_and_weight_decay():
     opt.build(model.trainable_variables)
     assert opt.plan.names == ("body.w", "LayerNorm.w", "head.w")
     assert opt.plan.decay == (0.01, 0.0, 0.01)  # the policy's, not the optimizer's 0.5
+    assert opt.plan.variable_groups == {"body.w": "default", "LayerNorm.w": "no_decay",
+                                        "head.w": "head"}  # fmt: skip
+    assert sorted(str(opt.plan).splitlines()) == [
+        "default: lr 0.1, weight decay 0.01, schedule default: body.w",
+        "head: lr 0.5, weight decay 0.01, schedule head: head.w",
+        "no_decay: lr 0.1, weight decay 0, schedule default: LayerNorm.w",
+    ]
     with_default = sk.optimizer(
         model, {"lr": 0.1, "groups": {"defaults": {}}}, base=keras.optimizers.SGD, weight_decay=0.5
     )
@@ -93,7 +99,7 @@ def test_variables_frozen_by_the_policy_or_by_keras_are_not_updated():
     }
     model = probe_model(["a", "b", "c"])
     model.get_layer("c").trainable = False
-    table, _ = sk.param_table(model)
+    table = sk.param_table(model)
     assert [(p.name, p.trainable) for p in table] == [("a.w", True), ("b.w", True), ("c.w", False)]
     opt = sk.optimizer(model, recipe, base=keras.optimizers.SGD)
     model.compile(opt, loss=mean_prediction)

@@ -49,7 +49,7 @@ def model() -> keras.Model:
 
 
 def test_names_are_dotted_paths_and_tags_come_from_layer_types():
-    table, variables = sk.param_table(model())
+    table, variables = sk.table_and_variables(model())
     rows = {p.name: p for p in table}
     assert list(rows) == [
         "embed.embeddings",
@@ -119,6 +119,18 @@ def test_rules_on_tags_and_dotted_names_resolve_against_the_model():
     assert head == [1e-2, 1e-2]
 
 
+def test_param_table_is_a_table_that_bind_accepts():
+    m = model()
+    table = sk.param_table(m)
+    assert isinstance(table, sc.ParamTable)
+    assert table == sk.table_and_variables(m)[0]
+    rules = [{"name": "no_decay", "match": {"tags": ["norm", "bias"]}, "weight_decay": 0.0}]
+    bound = sc.load({"lr": 1e-3, "groups": {"defaults": {"weight_decay": 0.01}, "rules": rules}})
+    groups = {g.weight_decay: g.params for g in bound.bind(table).groups}
+    assert "encoder.LayerNorm.gamma" in groups[0.0] and "bn.beta" in groups[0.0]
+    assert "encoder.proj.kernel" in groups[0.01]
+
+
 class TwoDense(keras.Model):
     """Two sublayers with one name, built in the model's scope: their paths collide."""
 
@@ -155,7 +167,7 @@ def test_tags_are_the_cores_for_every_variable():
     layer = Recurrent(name="lstm")
     inputs = keras.Input((3,))
     m = keras.Model(inputs, layer(inputs))
-    table, variables = sk.param_table(m)
+    table, variables = sk.table_and_variables(m)
     rows = {p.name: p for p in table}
     assert rows["lstm.bias_ih"].tags == {"type:Recurrent", "bias"}
     assert rows["lstm.kernel"].tags == {"type:Recurrent"}

@@ -48,7 +48,7 @@ class Block(nn.Module):
 
 def test_tags_cover_oneflow_norms_named_norms_bias_and_embeddings():
     model = Block()
-    table, tensors = so.param_table(model)
+    table, tensors = so.table_and_tensors(model)
     tags = {p.name: p.tags for p in table}
     for name in ("custom.scale", "bn.weight", "bn.bias", "gn.weight", "inorm.weight",
                  "ln.weight", "rms.weight"):  # fmt: skip
@@ -81,7 +81,7 @@ class Tied(nn.Module):
 
 
 def test_tied_weights_and_shared_modules_are_one_row_with_aliases():
-    table, tensors = so.param_table(Tied())
+    table, tensors = so.table_and_tensors(Tied())
     rows = {p.name: p for p in table}
     assert rows["embed.weight"].aliases == ("out.weight",)
     assert rows["body.weight"].aliases == ("shared.weight",)
@@ -104,7 +104,7 @@ RECIPE = {
                 "lr": 0.5,
                 "schedule": "head",
             },
-            {"name": "no_decay", "match": {"tags": ["bias", "norm"]}, "weight_decay": 0.0},
+            {"name": "no_decay", "match": {"tags": ["bias"]}, "weight_decay": 0.0},
             {"name": "freeze", "match": {"prefix": "frozen."}, "frozen": True},
         ],
     },
@@ -114,12 +114,12 @@ RECIPE = {
 def test_param_groups_carry_absolute_lrs_and_no_lr_scale():
     model = Tied()
     groups = so.param_groups(model, sc.load(RECIPE))
-    summary = sorted((g["lr"], g.get("weight_decay"), g["schedule"], g["param_names"]) for g in
-                     groups)  # fmt: skip
+    summary = sorted((g["name"], g["lr"], g.get("weight_decay"), g["schedule"],
+                      g["param_names"]) for g in groups)  # fmt: skip
     assert summary == [
-        (0.1, 0.0, "default", ["body.bias"]),
-        (0.1, 0.01, "default", ["body.weight"]),
-        (0.5, 0.01, "head", ["embed.weight"]),  # the tied weight, by its alias out.weight
+        ("default", 0.1, 0.01, "default", ["body.weight"]),
+        ("head", 0.5, 0.01, "head", ["embed.weight"]),  # the tied weight, by its alias out.weight
+        ("no_decay", 0.1, 0.0, "default", ["body.bias"]),
     ]
     assert all("lr_scale" not in g for g in groups)  # eager OneFlow ignores lr_scale
     opt = flow.optim.AdamW(groups, lr=0.1)
@@ -128,6 +128,17 @@ def test_param_groups_carry_absolute_lrs_and_no_lr_scale():
         g["param_names"] for g in groups
     ]
     assert [g["schedule"] for g in opt.param_groups] == [g["schedule"] for g in groups]
+    assert [g["name"] for g in opt.param_groups] == [g["name"] for g in groups]
+
+
+def test_param_table_is_a_table_that_bind_accepts():
+    model = Tied()
+    table = so.param_table(model)
+    assert isinstance(table, sc.ParamTable)
+    groups = sc.load(RECIPE).bind(table).groups
+    assert [list(g.params) for g in groups] == [
+        g["param_names"] for g in so.param_groups(model, sc.load(RECIPE))
+    ]
 
 
 def test_a_rule_that_matches_nothing_is_an_error_naming_it():
@@ -141,6 +152,6 @@ def test_build_gives_an_optimizer_whose_groups_follow_the_recipe():
     model = Tied()
     opt, sched = so.build(model, sc.load(RECIPE), optimizer=flow.optim.SGD, momentum=0.9)
     assert isinstance(opt, flow.optim.SGD) and opt.param_groups[0]["momentum"] == 0.9
-    expected = sc.load(RECIPE).bind(so.param_table(model)[0]).lr(np.arange(1))[:, 0]
+    expected = sc.load(RECIPE).bind(so.param_table(model)).lr(np.arange(1))[:, 0]
     assert [g["lr"] for g in opt.param_groups] == list(expected)
     assert isinstance(sched, so.RecipeLR)

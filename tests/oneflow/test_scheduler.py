@@ -29,7 +29,7 @@ def test_lrs_equal_the_core_per_group_with_named_schedules():
     model = Net()
     opt, sched = so.build(model, recipe)
     got = applied_lrs(opt, sched, 90)  # 30 steps past the end
-    expected = recipe.bind(so.param_table(model)[0]).lr(np.arange(90))
+    expected = recipe.bind(so.param_table(model)).lr(np.arange(90))
     np.testing.assert_array_equal(got, expected)
     assert sched.get_last_lr() == [float(g["lr"]) for g in opt.param_groups]
     assert sorted({g["schedule"] for g in opt.param_groups}) == ["default", "head"]
@@ -87,6 +87,50 @@ def test_unknown_group_schedule_is_a_clear_error():
     )
     with pytest.raises(ValueError, match=r"param_groups\[0\]\['schedule'\] is 'nope'"):
         so.scheduler(opt, sc.load(RECIPE))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"last_step": None}, "'last_step' must be an integer"),
+        ({"last_step": 1.9}, "'last_step' must be an integer"),
+        ({"_last_lr": [0.1]}, "'_last_lr' lists 1 lrs, but the optimizer has"),
+        ({"_last_lr": "x"}, "'_last_lr' must be a list"),
+    ],
+)
+def test_malformed_state_is_refused_naming_the_key(change, message):
+    recipe = sc.load(RECIPE)
+    opt, sched = so.build(Net(), recipe)
+    applied_lrs(opt, sched, 5)
+    _, sched2 = so.build(Net(), recipe)
+    with pytest.raises(ValueError, match=message):
+        sched2.load_state_dict({**sched.state_dict(), **change})
+    assert sched2.last_step == 0  # nothing was half-loaded
+    with pytest.raises(ValueError, match="scheduler state has no 'last_step'"):
+        sched2.load_state_dict({k: v for k, v in sched.state_dict().items() if k != "last_step"})
+    with pytest.raises(ValueError, match="scheduler state must be a dict"):
+        sched2.load_state_dict(None)  # type: ignore[arg-type]
+
+
+def test_resume_without_the_optimizer_state_sets_the_group_lrs():
+    recipe = sc.load(RECIPE)
+    opt, sched = so.build(Net(), recipe)
+    full = applied_lrs(opt, sched, 20)
+    opt, sched = so.build(Net(), recipe)
+    applied_lrs(opt, sched, 9)
+    opt2, sched2 = so.build(Net(), recipe)
+    sched2.load_state_dict(sched.state_dict())
+    assert [g["lr"] for g in opt2.param_groups] == list(full[:, 9])
+
+
+def test_a_lambdalr_state_is_refused_saying_what_it_is():
+    opt = flow.optim.SGD(Net().parameters(), lr=0.1)
+    lam = flow.optim.lr_scheduler.LambdaLR(opt, lambda k: 0.5**k)
+    opt.step()
+    lam.step()
+    _, sched = so.build(Net(), sc.load(RECIPE))
+    with pytest.raises(ValueError, match="not saved by a schedcore RecipeLR"):
+        sched.load_state_dict(lam.state_dict())
 
 
 def test_misuse_in_graph_or_inside_sequential_lr_is_a_clear_error():

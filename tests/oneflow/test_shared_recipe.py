@@ -12,9 +12,9 @@ import schedcore as sc
 def test_shared_recipe_gives_the_core_lr_table_in_oneflow(capsys):
     table = example.main(["--framework", "oneflow"])
     out = capsys.readouterr().out
-    assert "g4: lr 0.01, weight decay 0.01: head.weight" in out
-    assert "g1: lr 0.001, weight decay 0: body.bias, norm.weight, norm.bias" in out
+    assert "  head: lr 0.01, weight decay 0.01: head.weight" in out
+    assert "  no_decay: lr 0.001, weight decay 0: body.bias, norm.weight, norm.bias" in out
     recipe = sc.load(example.RECIPE)
     curve = recipe.schedule(np.arange(recipe.total_steps))
-    core = np.array([1e-4, 1e-3, 1e-3, 1e-2, 1e-2])[:, None] * curve
+    core = np.array([1e-3, 1e-2, 1e-2, 1e-4, 1e-3])[:, None] * curve  # groups in rule order
     np.testing.assert_allclose(table, core, rtol=1e-12, atol=0)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import schedcore as sc
 from schedcore import port
-from schedcore.recipe import tomlwrite
+from schedcore.recipes import tomlwrite
 from schedcore.tools.cli import main
 from strategies import recipes
 

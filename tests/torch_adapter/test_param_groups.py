@@ -37,7 +37,11 @@ def test_seed_bert_groups_from_the_bundled_recipe():
     expected_names = [[n for n, _ in g["params"]] for g in groups]
     opt = torch.optim.AdamW(groups, lr=1e-5)
     assert [g["param_names"] for g in opt.param_groups] == expected_names
-    assert all(g["lr_scale"] == g["lr"] / 1e-5 for g in opt.param_groups)
+    # named groups in rule order, ratios without float noise (1e-2 / 1e-5 is 1000)
+    assert [g["name"] for g in opt.param_groups] == [
+        "default", "head", "head+no_decay", "no_decay"
+    ]  # fmt: skip
+    assert [g["lr_scale"] for g in opt.param_groups] == [1.0, 1000.0, 1000.0, 1.0]
 
 
 class RMSNorm(nn.Module):
@@ -60,7 +64,7 @@ class Block(nn.Module):
 
 
 def test_tags_cover_torch_norms_custom_norms_bias_and_embeddings():
-    table, _ = st.param_table(Block())
+    table = st.param_table(Block())
     tags = {p.name: p.tags for p in table}
     for name in (
         "rms.scale",
@@ -101,7 +105,7 @@ def test_every_torch_nn_norm_class_is_a_norm(cls):
 def test_wrapper_prefixes_are_stripped():
     model = nn.Sequential(nn.Linear(2, 2))
     compiled = torch.compile(model)  # wraps as OptimizedModule (_orig_mod.), compiles lazily
-    names = [p.name for p in st.param_table(compiled)[0]]
+    names = [p.name for p in st.param_table(compiled)]
     assert names == ["0.weight", "0.bias"]
     assert st.canonical("module._orig_mod.encoder.weight") == "encoder.weight"
     assert st.canonical("module.module.w") == "w"
@@ -117,7 +121,7 @@ class Tied(nn.Module):
 
 
 def test_tied_weights_become_aliases_and_appear_once():
-    table, tensors = st.param_table(Tied())
+    table, tensors = st.table_and_tensors(Tied())
     row = next(p for p in table if p.name == "emb.weight")
     assert row.aliases == ("lm_head.weight",)
     assert "lm_head.weight" not in tensors
@@ -178,3 +182,20 @@ def test_build_returns_optimizer_and_scheduler():
     assert isinstance(opt, torch.optim.AdamW) and opt.defaults["betas"] == (0.9, 0.98)
     assert isinstance(sched, torch.optim.lr_scheduler.LRScheduler)
     assert sched.get_last_lr() == [0.0] * len(opt.param_groups)  # linear warmup from 0
+
+
+def test_param_table_is_a_table_that_bind_accepts_and_save_writes(tmp_path):
+    model = BertTest()
+    table = st.param_table(model)
+    assert isinstance(table, sc.ParamTable)
+    assert table.names == [n for n, _ in model.named_parameters()]
+    recipe = sc.load(BERT_RECIPE)
+    groups = recipe.bind(table).groups
+    torch_groups = st.param_groups(model, recipe)
+    assert [g.name for g in groups] == [g["name"] for g in torch_groups]
+    assert [list(g.params) for g in groups] == [[n for n, _ in g["params"]] for g in torch_groups]
+    for suffix in ("csv", "json"):  # what `schedcore groups recipe.toml --params` reads
+        path = tmp_path / f"params.{suffix}"
+        table.save(path)
+        assert sc.ParamTable.load(path) == table
+        assert recipe.bind(path).groups == groups

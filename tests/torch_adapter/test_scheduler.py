@@ -28,7 +28,7 @@ def test_lrs_equal_the_core_per_group_with_named_schedules():
     model = Net()
     opt, sched = st.build(model, recipe)
     got = applied_lrs(opt, sched, 90)  # 30 steps past the end
-    expected = recipe.bind(st.param_table(model)[0]).lr(np.arange(90))
+    expected = recipe.bind(st.param_table(model)).lr(np.arange(90))
     np.testing.assert_array_equal(got, expected)
     assert sched.get_last_lr() == [float(g["lr"]) for g in opt.param_groups]
     assert sorted({g["schedule"] for g in opt.param_groups}) == ["default", "head"]
@@ -98,6 +98,79 @@ def test_unknown_group_schedule_is_a_clear_error():
     )
     with pytest.raises(ValueError, match=r"param_groups\[0\]\['schedule'\] is 'nope'"):
         st.scheduler(opt, sc.load(RECIPE))
+
+
+def test_resume_without_the_optimizer_state_sets_the_group_lrs():
+    recipe = sc.load(RECIPE)
+    opt, sched = st.build(Net(), recipe)
+    full = applied_lrs(opt, sched, 30)
+    opt, sched = st.build(Net(), recipe)
+    first = applied_lrs(opt, sched, 12)
+    state = sched.state_dict()
+    opt2, sched2 = st.build(Net(), recipe)  # the optimizer's own state is not loaded
+    sched2.load_state_dict(state)
+    assert [g["lr"] for g in opt2.param_groups] == list(full[:, 12])
+    assert sched2.get_last_lr() == list(full[:, 12])
+    rest = applied_lrs(opt2, sched2, 18)
+    np.testing.assert_array_equal(np.concatenate([first, rest], axis=1), full)
+
+
+def test_resume_sets_a_tensor_lr_in_place():
+    recipe = sc.load(RECIPE)
+    groups = st.param_groups(Net(), recipe)
+    for g in groups:
+        g["lr"] = torch.tensor(g["lr"], dtype=torch.float64)
+    opt = torch.optim.SGD(groups, lr=torch.tensor(0.1, dtype=torch.float64))
+    sched = st.scheduler(opt, recipe)
+    applied_lrs(opt, sched, 7)
+    state = sched.state_dict()
+    groups2 = st.param_groups(Net(), recipe)
+    for g in groups2:
+        g["lr"] = torch.tensor(g["lr"], dtype=torch.float64)
+    opt2 = torch.optim.SGD(groups2, lr=torch.tensor(0.1, dtype=torch.float64))
+    sched2 = st.scheduler(opt2, recipe)
+    tensors = [g["lr"] for g in opt2.param_groups]
+    sched2.load_state_dict(state)
+    assert all(g["lr"] is t for g, t in zip(opt2.param_groups, tensors, strict=True))
+    assert [float(g["lr"]) for g in opt2.param_groups] == [float(g["lr"]) for g in opt.param_groups]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"last_epoch": None}, "'last_epoch' must be an integer"),
+        ({"last_epoch": 1.9}, "'last_epoch' must be an integer"),
+        ({"_step_count": [1]}, "'_step_count' must be an integer"),
+        ({"_last_lr": [0.1]}, "'_last_lr' lists 1 lrs, but the optimizer has"),
+        ({"_last_lr": None}, "'_last_lr' must be a list"),
+    ],
+)
+def test_malformed_state_is_refused_naming_the_key(change, message):
+    recipe = sc.load(RECIPE)
+    opt, sched = st.build(Net(), recipe)
+    applied_lrs(opt, sched, 5)
+    state = {**sched.state_dict(), **change}
+    _, sched2 = st.build(Net(), recipe)
+    with pytest.raises(ValueError, match=message):
+        sched2.load_state_dict(state)
+    assert sched2.last_epoch == 0  # nothing was half-loaded
+    for key in ("last_epoch", "_last_lr"):
+        with pytest.raises(ValueError, match=f"scheduler state has no '{key}'"):
+            sched2.load_state_dict({k: v for k, v in sched.state_dict().items() if k != key})
+    for bad in (None, [], 3):
+        with pytest.raises(ValueError, match="scheduler state must be a dict"):
+            sched2.load_state_dict(bad)  # type: ignore[arg-type]
+
+
+def test_a_lambdalr_state_is_refused_saying_what_it_is():
+    model = Net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    lam = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 0.5**k)
+    opt.step()
+    lam.step()
+    _, sched = st.build(Net(), sc.load(RECIPE))
+    with pytest.raises(ValueError, match=r"it is the state of a LambdaLR or MultiplicativeLR"):
+        sched.load_state_dict(lam.state_dict())
 
 
 RESUME_SCRIPT = textwrap.dedent(
@@ -268,11 +341,11 @@ def test_ddp_two_ranks_apply_identical_lrs_equal_to_the_core(tmp_path):
     rank1 = json.loads((tmp_path / "lrs.1").read_text())
     assert rank0 == rank1
     # the DDP wrapper's "module." prefix is stripped: the rules saw the model's own names
-    assert rank0["names"] == [
-        ["0.bias", "1.weight", "1.bias"],
+    assert rank0["names"] == [  # groups in rule order: default, head, head+nd, nd
         ["0.weight"],
-        ["2.bias"],
         ["2.weight"],
+        ["2.bias"],
+        ["0.bias", "1.weight", "1.bias"],
     ]
     recipe = sc.load(
         {"lr": 0.05, "training": {"total_steps": 20}, "schedule": {"warmup": 4, "decay": "cosine"}}
@@ -280,5 +353,5 @@ def test_ddp_two_ranks_apply_identical_lrs_equal_to_the_core(tmp_path):
     expected = recipe.schedule(np.arange(25))
     got = np.array(rank0["lrs"]).T
     np.testing.assert_array_equal(
-        got, np.array([0.05, 0.05, 0.2, 0.2])[:, None] * expected[None, :]
+        got, np.array([0.05, 0.2, 0.2, 0.05])[:, None] * expected[None, :]
     )

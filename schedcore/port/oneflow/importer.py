@@ -15,7 +15,7 @@ import math
 from typing import Any
 
 from ...errors import SpecError, StepRangeError
-from ...recipe import Recipe
+from ...recipes import Recipe
 from ...schedules.combinators import Phase, Product, Sequence, Shift
 from ...schedules.cyclic import SGDR
 from ...schedules.families import Constant, Cosine, Exponential, Linear, MultiStep, Polynomial, Step

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ...groups.resolve import DEFAULT_SCHEDULE
-from ...recipe import Recipe
+from ...recipes import Recipe
 from ...schedules.node import Schedule, from_dict
 from ..native import Abs, Native
 from .approximate import Approximation, approximate
@@ -232,11 +232,20 @@ def plan_schedules(
 
 
 def explain(recipe: Recipe, tolerance: float | None = None) -> str:
-    """What each node of each recipe schedule becomes in OneFlow's nn.Graph."""
+    """What each node of each recipe schedule becomes in OneFlow's nn.Graph; for a bound
+    recipe (``recipe.bind(table)``), which named groups follow each schedule."""
+    followers: dict[str, list[str]] = {}
+    if recipe.resolution is not None:
+        for g in recipe.resolution.groups:
+            followers.setdefault(g.schedule, []).append(g.name)
     lines = []
     for name, found in plan_schedules(recipe, None, tolerance).items():
         state = "exact" if found.exact else f"approximated, max error {found.max_error:.3g}"
-        lines.append(f"schedule {name!r} ({state}):")
+        used = ""
+        if recipe.resolution is not None:
+            groups = followers.get(name)
+            used = f", groups {', '.join(groups)}" if groups else ", no group"
+        lines.append(f"schedule {name!r} ({state}{used}):")
         lines.append(found.explain())
     return "\n".join(lines)
 

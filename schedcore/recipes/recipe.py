@@ -1,7 +1,7 @@
 """The recipe: base lr, schedule(s), training horizon and group policy in one object.
 
 ``to_dict`` gives the normalized document, which :func:`schedcore.load` reads back to an
-equal recipe (see :mod:`schedcore.recipe.document`).
+equal recipe (see :mod:`schedcore.recipes.document`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import dataclasses
 import math
 
 from ..errors import SpecError
-from ..fields import Bool, Declared, Int, Optional, param
+from ..fields import MAX_STEP, Bool, Declared, Int, Optional, param
 
 COUNT = Optional(Int(1))
 
@@ -19,7 +19,8 @@ class Training(Declared):
     ``updates_per_epoch`` is ``steps_per_epoch`` or, from the data,
     ``ceil(batches / grad_accum)`` with ``batches = ceil(dataset_size / batch_size)``
     (``floor`` with ``drop_last``), as transformers' Trainer counts them. When both forms
-    are given they are kept as written; ``schedcore lint`` reports a mismatch.
+    are given they are kept as written; ``schedcore lint`` reports a mismatch. A derived
+    horizon is at most 2**53 steps, like a given one.
     """
 
     total_steps: int | None = param(COUNT, "optimizer updates in the whole run", None)
@@ -47,6 +48,13 @@ class Training(Declared):
             raise SpecError(
                 "steps_per_epoch",
                 "is required with epochs (or give dataset_size and batch_size)",
+            )
+        per_epoch = self.updates_per_epoch
+        if self.epochs is not None and per_epoch is not None and self.epochs * per_epoch > MAX_STEP:
+            raise SpecError(
+                "epochs",
+                f"{self.epochs} epochs of {per_epoch} updates make {self.epochs * per_epoch} "
+                "steps, more than 2**53 (the most schedcore counts exactly)",
             )
 
     @property
