@@ -4,7 +4,9 @@ a size cap, UTF-8 with or without a BOM, and every failure a SpecError naming th
 from __future__ import annotations
 
 import codecs
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .errors import SpecError
 
@@ -49,3 +51,26 @@ def decode(data: bytes, origin: str) -> str:
             f"{origin} is not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); "
             "save it as UTF-8",
         ) from None
+
+
+def parse_text(
+    loads: Callable[[str], Any],
+    syntax: type[ValueError],
+    text: str,
+    origin: str,
+    form: str,
+    what: str,
+    path: str = "",
+) -> Any:
+    """``loads(text)`` (``json.loads``, ``tomllib.loads``, ...; ``syntax``: its syntax error),
+    every failure a SpecError at ``path`` naming ``origin``: a syntax error, a document
+    nesting deeper than Python recurses, or a value Python refuses (an integer beyond its
+    digit limit)."""
+    try:
+        return loads(text)
+    except syntax as err:
+        raise SpecError(path, f"{origin} is not valid {form}: {err}") from None
+    except RecursionError:
+        raise SpecError(path, f"{origin} nests too deeply to be a {what}") from None
+    except ValueError as err:
+        raise SpecError(path, f"{origin} is not a usable {form} {what}: {err}") from None

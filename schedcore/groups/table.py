@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..errors import SpecError, describe
-from ..files import read_text
+from ..files import parse_text, read_text
 
 _NAME = re.compile(r"^\S+$")
 
@@ -125,14 +125,8 @@ class ParamTable:
         text = read_text(path, "parameter table")
         if path.suffix.lower() == ".csv":
             return cls.from_csv(text)
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise SpecError("params", f"{str(path)!r} is not valid JSON: {err}") from None
-        except RecursionError:
-            raise SpecError("params", f"{str(path)!r} nests too deeply for a table") from None
-        except ValueError as err:  # e.g. an integer longer than Python's digit limit
-            raise SpecError("params", f"{str(path)!r} is not a usable JSON table: {err}") from None
+        origin = repr(str(path))
+        data = parse_text(json.loads, json.JSONDecodeError, text, origin, "JSON", "table", "params")
         if isinstance(data, dict) and "params" in data:
             data = data["params"]
         if not isinstance(data, list):

@@ -11,6 +11,7 @@ is in TOML. Every key of a document is a string, and every string is valid Unico
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import numbers
 import os
@@ -21,7 +22,7 @@ from typing import Any
 
 from ..errors import SpecError, describe
 from ..fields import LR_RANGE, Real, build
-from ..files import MAX_DOCUMENT_BYTES, read_text
+from ..files import MAX_DOCUMENT_BYTES, parse_text, read_text
 from ..groups.policy import GroupPolicy
 from ..groups.resolve import DEFAULT_SCHEDULE
 from ..schedules.node import Schedule, from_dict
@@ -127,28 +128,15 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any] | _Duplicate:
 def _parse(text: str, origin: str) -> dict[str, Any]:
     stripped = text.lstrip()
     if origin.endswith(".json") or stripped.startswith("{"):
-        try:
-            data = json.loads(text, object_pairs_hook=_object)
-        except json.JSONDecodeError as err:
-            raise SpecError("", f"{origin} is not valid JSON: {err}") from None
-        except RecursionError:
-            raise SpecError("", f"{origin} nests too deeply to be a recipe") from None
-        except ValueError as err:  # e.g. an integer longer than Python's digit limit
-            raise SpecError("", f"{origin} is not a usable JSON recipe: {err}") from None
+        loads = functools.partial(json.loads, object_pairs_hook=_object)
+        data = parse_text(loads, json.JSONDecodeError, text, origin, "JSON", "recipe")
         if not isinstance(data, (dict, _Duplicate)):
             raise SpecError("", f"{origin}: a recipe must be a JSON object, got {describe(data)}")
         return data  # type: ignore[return-value]  # a _Duplicate: refused by _check_plain
     one_line = origin == "<string>" and "\n" not in text
     if one_line and stripped.endswith((".toml", ".json")) and not _parses_as_toml(text):
         raise SpecError("", f"recipe file {describe(text)} does not exist")  # a file name
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise SpecError("", f"{origin} is not valid TOML: {err}") from None
-    except RecursionError:
-        raise SpecError("", f"{origin} nests too deeply to be a recipe") from None
-    except ValueError as err:  # e.g. an integer longer than Python's digit limit
-        raise SpecError("", f"{origin} is not a usable TOML recipe: {err}") from None
+    return parse_text(tomllib.loads, tomllib.TOMLDecodeError, text, origin, "TOML", "recipe")
 
 
 def _parses_as_toml(text: str) -> bool:

@@ -17,7 +17,7 @@ import dataclasses
 import functools
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -182,6 +182,14 @@ class Schedule(Declared):
         for f in declared(self):
             out.extend(_schedules_in(getattr(self, f.name)))
         return tuple(out)
+
+    def walk(self) -> Iterator[Schedule]:
+        """This node and every node below it (depth first, without recursion)."""
+        stack: list[Schedule] = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(node.children())
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data: ``{"type": name, field: value, ...}`` with every field explicit."""

@@ -48,17 +48,9 @@ def warmup_steps(schedule: Schedule) -> int | None:
     return None if warm is None else warm.steps
 
 
-def _nodes(schedule: Schedule):
-    stack = [schedule]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(node.children())
-
-
 def _warmup_field(schedule: Schedule) -> int | None:
     """A warmup length a node declares as its own field (``noam``'s ``warmup``)."""
-    for node in _nodes(schedule):
+    for node in schedule.walk():
         value = getattr(node, "warmup", None)
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value

@@ -157,7 +157,7 @@ def _decays(schedule: Schedule) -> bool:
     ``constant``): a constant after a warmup is not a decay that failed to decay."""
     warm = leading_warmup(schedule)
     body = schedule if warm is None else warm.body
-    return body.varies() and any(n.type_name != "constant" for n in _walk(body))
+    return body.varies() and any(n.type_name != "constant" for n in body.walk())
 
 
 def _training(recipe: Recipe, total: int) -> list[Finding]:
@@ -201,19 +201,11 @@ def _length(recipe: Recipe, total: int) -> list[Finding]:
     return [Finding("W003", message)]
 
 
-def _walk(schedule: Schedule):
-    stack = [schedule]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(node.children())
-
-
 def _cycles(schedule: Schedule, total: int) -> list[Finding]:
     """W005 for every node that cycles without end and whose cycle holding step ``total``
     (on the node's own clock) starts before it."""
     out = []
-    for node in _walk(schedule):
+    for node in schedule.walk():
         span = node.cycle_span(total)
         if span is not None and span[0] != total:
             out.append(
@@ -227,7 +219,7 @@ def _cycles(schedule: Schedule, total: int) -> list[Finding]:
 
 
 def _per_epoch(schedule: Schedule, total: int) -> list[Finding]:
-    epochs = [e for e in (n.epoch_steps() for n in _walk(schedule)) if e is not None]
+    epochs = [e for e in (n.epoch_steps() for n in schedule.walk()) if e is not None]
     if not epochs:
         return []
     epoch = min(epochs)
