@@ -3,7 +3,7 @@
 A tiny model (16 -> 16 -> 1, batch 8) trained with AdamW (which evaluates its schedule twice
 per step: for the update and for the weight decay), with:
 
-- schedcore's warmup + cosine (``schedcore_keras.schedule``) vs Keras' own
+- schedcore's warmup + cosine (``schedcore_keras.schedule()``) vs Keras' own
   ``CosineDecay(warmup_target=..., warmup_steps=...)``, the same curve (cross-checked);
 - a 20-phase schedcore sequence vs a 1-phase one (a deep composition must stay cheap:
   one step evaluates only its own phase).

@@ -2,7 +2,11 @@
 
 - schedcore_torch's RecipeLR (warmup + cosine, every group on the same schedule);
 - torch's CosineAnnealingLR on the same optimizer;
-- transformers' get_cosine_schedule_with_warmup (a LambdaLR).
+- transformers' get_cosine_schedule_with_warmup (a LambdaLR);
+- schedcore_torch's lambda_lr (a genuine LambdaLR over schedcore lambdas).
+
+Then the cost of one lr-lambda call: ``lambda_lr``'s callable, a bare ``schedcore.Stepper``,
+transformers' cosine lambda and a scalar ``schedule(k)``.
 
 Targets at 50 groups: RecipeLR <= 1.0x CosineAnnealingLR and <= 0.5x the LambdaLR.
 Run: ``python benchmarks/bench_torch_scheduler.py`` (``--quick`` for a smoke run).
@@ -35,6 +39,8 @@ def make(kind: str, groups: int):
         schedule = {"warmup": WARMUP, "decay": "cosine"}
         recipe = sc.load({"lr": 0.1, "training": {"total_steps": TOTAL}, "schedule": schedule})
         sched = st.scheduler(opt, recipe)
+    elif kind == "schedcore lambda_lr":
+        sched = st.lambda_lr(opt, sc.warmup(sc.cosine(steps=TOTAL - WARMUP), steps=WARMUP))
     elif kind == "torch CosineAnnealingLR":
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=TOTAL)
     else:
@@ -54,7 +60,38 @@ def per_step(kind: str, groups: int, steps: int, repeat: int) -> float:
     return best
 
 
-KINDS = ("schedcore RecipeLR", "torch CosineAnnealingLR", "HF cosine LambdaLR")
+KINDS = (
+    "schedcore RecipeLR",
+    "torch CosineAnnealingLR",
+    "HF cosine LambdaLR",
+    "schedcore lambda_lr",
+)
+
+
+def per_call(steps: int, repeat: int) -> list[tuple[str, float]]:
+    """Seconds per lr-lambda call over ``steps`` consecutive steps, best of ``repeat``."""
+    schedule = sc.warmup(sc.cosine(steps=TOTAL - WARMUP), steps=WARMUP)
+    opt = optimizer(1)
+    callables = {
+        "schedcore lambda_lr lambda": lambda: st.lambda_lr(opt, schedule).lr_lambdas[0],
+        "schedcore Stepper": lambda: sc.Stepper(schedule),
+        "HF cosine lambda": lambda: get_cosine_schedule_with_warmup(
+            optimizer(1), WARMUP, TOTAL
+        ).lr_lambdas[0],
+        "schedcore schedule(k), scalar": lambda: schedule,
+    }
+    out = []
+    for name, make_fn in callables.items():
+        n = steps if "scalar" not in name else max(steps // 50, 10)  # the slow one: fewer
+        best = float("inf")
+        for _ in range(repeat):
+            fn = make_fn()
+            start = time.perf_counter()
+            for k in range(n):
+                fn(k)
+            best = min(best, (time.perf_counter() - start) / n)
+        out.append((name, best))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         f"(torch {torch.__version__})"
     )
     report([(f"{k}, {g} group(s)", f"{times[k, g] * 1e6:7.2f} us") for g in (1, 50) for k in KINDS])
-    ours, cos, lam = (times[k, 50] for k in KINDS)
+    print("one lr-lambda call (a LambdaLR calls one per group per step):")
+    report([(name, f"{t * 1e6:7.2f} us") for name, t in per_call(args.steps, args.repeat)])
+    ours, cos, lam = (times[k, 50] for k in KINDS[:3])
     print("ratios at 50 groups:")
     report(
         [

@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> dict[str, list[list[float]]]:
     args = parser.parse_args(argv)
     recipe = sc.load(RECIPE)
     print("plan for nn.Graph:")
-    print(so.explain_lowering(recipe))
+    print(so.explain_lowering(None, recipe))
     out = {"eager": train_eager(recipe, args.steps), "graph": train_graph(recipe, args.steps)}
     if args.json:
         print(json.dumps(out))

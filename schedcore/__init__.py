@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import SpecError, StepRangeError
+from .errors import PastEndWarning, SpecError, StepRangeError
 from .groups.policy import GroupPolicy
 from .groups.resolve import Decision, Group, Resolution, resolve
 from .groups.table import Param, ParamTable
 from .recipes import Recipe, as_recipe, load
 from .recipes.fingerprint import fingerprint
 from .recipes.group_schedules import GroupSchedules
+from .recipes.keywords import recipe
 from .schedules.combinators import (
     Clamp,
     PerEpoch,
@@ -105,6 +106,7 @@ __all__ = [
     "GroupSchedules",
     "Param",
     "ParamTable",
+    "PastEndWarning",
     "Phase",
     "Recipe",
     "Resolution",
@@ -134,6 +136,7 @@ __all__ = [
     "piecewise_interpolate",
     "polynomial",
     "product",
+    "recipe",
     "repeat",
     "resolve",
     "scale",

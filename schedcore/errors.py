@@ -38,6 +38,25 @@ class StepRangeError(ValueError):
     """A schedule with ``after = "error"`` was evaluated past its end, or a step was negative."""
 
 
+class PastEndWarning(UserWarning):
+    """Training stepped past the recipe's horizon (``recipe.total_steps``): an update used a
+    step at or after it, where the schedule's past-the-end rule (``after``) sets the lr.
+
+    Each framework's scheduler warns once per run; the message names the update's step and
+    the horizon. Turn it into an error with ``warnings.simplefilter("error", PastEndWarning)``.
+    """
+
+
+def past_end_message(step: int, horizon: int) -> str:
+    """The text of a :class:`PastEndWarning` for update ``step`` (0-based) of a recipe whose
+    horizon is ``horizon`` updates."""
+    return (
+        f"update {step} (0-based) is past the recipe's horizon of {horizon} updates "
+        f"(steps 0..{horizon - 1}): from here the schedule's past-the-end rule (after) sets "
+        "the lr; make the run's length (max_steps, epochs) match the recipe's total_steps"
+    )
+
+
 def describe(value: object) -> str:
     """A short, readable rendering of a user-supplied value for error messages."""
     try:

@@ -15,8 +15,9 @@ import dataclasses
 import difflib
 import math
 import numbers
+import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from .errors import SpecError, describe
 
@@ -215,6 +216,45 @@ def validate_fields(obj: Any) -> None:
         object.__setattr__(obj, f.name, f.metadata["kind"].coerce(value, f.name))
 
 
+class ArgumentError(SpecError):
+    """A :class:`~schedcore.errors.SpecError` raised by a constructor called from Python,
+    shown with the Python argument: ``warmup(schedule=...): expected a schedule, got int 100``.
+
+    ``path`` and ``problem`` are the field's, as for any SpecError; :meth:`within` (what
+    document loading does to locate an error under its table) gives back a plain SpecError,
+    so a document's errors keep naming document paths.
+    """
+
+    def __init__(self, call: str, path: str, problem: str) -> None:
+        super().__init__(path, problem)
+        self.call = call
+        arg = re.split(r"[.\[]", path, maxsplit=1)[0]
+        where = f"{call}({arg}=...)" if arg else f"{call}(...)"
+        self.args = (f"{where}: {path}: {problem}" if path != arg else f"{where}: {problem}",)
+
+    def within(self, prefix: str) -> SpecError:
+        return SpecError(self.path, self.problem).within(prefix)
+
+
+def as_argument_error(call: str, err: SpecError) -> SpecError:
+    """``err`` named after the Python call ``call`` (unchanged when ``call`` is empty or the
+    error is already an :class:`ArgumentError` of an inner call)."""
+    if not call or isinstance(err, ArgumentError):
+        return err
+    return ArgumentError(call, err.path, err.problem)
+
+
+def unknown_keywords(call: str, given: Any, accepted: Sequence[str]) -> None:
+    """Raise TypeError for the first keyword of ``given`` that ``call`` does not accept,
+    suggesting the closest accepted name and listing them all."""
+    for key in given:
+        if key not in accepted:
+            raise TypeError(
+                f"{call}() got an unexpected keyword argument {key!r}; "
+                f"{did_you_mean(key, accepted)}{call} accepts: {', '.join(accepted)}"
+            )
+
+
 @dataclasses.dataclass(frozen=True)
 class Declared:
     """Base of the frozen dataclasses whose fields are declared with :func:`param`.
@@ -223,11 +263,18 @@ class Declared:
     :class:`~schedcore.errors.SpecError` names the field, the value given and what is
     accepted), then calls :meth:`_check`, the hook for rules that involve several fields.
     Subclasses are ``@dataclasses.dataclass(frozen=True)`` and implement only ``_check``.
+    A class with a ``call_name`` (a schedule node's type name) raises its errors as
+    :class:`ArgumentError`, naming the Python argument.
     """
 
+    call_name: ClassVar[str] = ""
+
     def __post_init__(self) -> None:
-        validate_fields(self)
-        self._check()
+        try:
+            validate_fields(self)
+            self._check()
+        except SpecError as err:
+            raise as_argument_error(self.call_name, err) from None
 
     def _check(self) -> None:
         """Cross-field validation (and defaults derived from other fields); raise

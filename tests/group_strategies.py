@@ -11,7 +11,7 @@ message names one of them:
   other conditions allow;
 - a facet of a name whose deciding rules disagree (naming both rules and the name);
 - a trainable parameter no rule matches (without defaults); a layer-decayed parameter
-  without a layer id; ``wd_mult`` without a default weight decay (trainable ones only);
+  without a layer id; ``wd_scale`` without a default weight decay (trainable ones only);
 - an alias that resolves differently from its canonical name.
 """
 
@@ -59,9 +59,9 @@ TAGS = ("bias", "norm", "embedding")
 
 BASE_LRS = (1e-4, 1e-3, 0.1)
 LRS = (1e-5, 1e-3, 1e-2)
-LR_MULTS = (0.1, 0.5, 1.0, 2.0)
+LR_SCALES = (0.1, 0.5, 1.0, 2.0)
 WDS = (0.0, 0.01, 0.05)
-WD_MULTS = (0.0, 0.5, 1.0)
+WD_SCALES = (0.0, 0.5, 1.0)
 RATES = (0.5, 0.9)
 
 
@@ -127,16 +127,16 @@ ITEM_KEYS = ("glob", "regex", "prefix", "contains", "name", "tags")
 @st.composite
 def rule_effects(draw: Any, with_layers: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    lr = draw(st.sampled_from((None, None, "lr", "lr_mult")))
+    lr = draw(st.sampled_from((None, None, "lr", "lr_scale")))
     if lr == "lr":
         out["lr"] = draw(st.sampled_from(LRS))
-    elif lr == "lr_mult":
-        out["lr_mult"] = draw(st.sampled_from(LR_MULTS))
-    wd = draw(st.sampled_from((None, None, "weight_decay", "weight_decay", "wd_mult")))
+    elif lr == "lr_scale":
+        out["lr_scale"] = draw(st.sampled_from(LR_SCALES))
+    wd = draw(st.sampled_from((None, None, "weight_decay", "weight_decay", "wd_scale")))
     if wd == "weight_decay":
         out["weight_decay"] = draw(st.sampled_from(WDS))
-    elif wd == "wd_mult":
-        out["wd_mult"] = draw(st.sampled_from(WD_MULTS))
+    elif wd == "wd_scale":
+        out["wd_scale"] = draw(st.sampled_from(WD_SCALES))
     frozen = draw(st.sampled_from((None, None, None, None, True, False)))
     if frozen is not None:
         out["frozen"] = frozen
@@ -146,7 +146,7 @@ def rule_effects(draw: Any, with_layers: bool) -> dict[str, Any]:
     if with_layers and draw(st.integers(0, 3)) == 0:
         out["layer_decay"] = draw(st.sampled_from(RATES))
     if not out:
-        out["lr_mult"] = draw(st.sampled_from(LR_MULTS))
+        out["lr_scale"] = draw(st.sampled_from(LR_SCALES))
     return out
 
 
@@ -170,16 +170,16 @@ def policies(draw: Any, max_rules: int = 5, names: tuple[str, ...] = UNIVERSE) -
         # a deciding rule above the rest, anywhere in the list: it settles every lower
         # disagreement about the facet it sets, whatever its position
         boss: dict[str, Any] = {"name": f"r{n}", "match": {"glob": "*"}, "priority": 3}
-        boss.update(draw(st.sampled_from(({"lr": 1e-2}, {"weight_decay": 0.0}, {"lr_mult": 0.5}))))
+        boss.update(draw(st.sampled_from(({"lr": 1e-2}, {"weight_decay": 0.0}, {"lr_scale": 0.5}))))
         rules.insert(draw(st.integers(0, len(rules))), boss)
     data: dict[str, Any] = {"rules": rules}
     if not rules or draw(st.integers(0, 3)) > 0:
         defaults: dict[str, Any] = {}
-        lr = draw(st.sampled_from((None, "lr", "lr_mult")))
+        lr = draw(st.sampled_from((None, "lr", "lr_scale")))
         if lr == "lr":
             defaults["lr"] = draw(st.sampled_from(LRS))
-        elif lr == "lr_mult":
-            defaults["lr_mult"] = draw(st.sampled_from(LR_MULTS))
+        elif lr == "lr_scale":
+            defaults["lr_scale"] = draw(st.sampled_from(LR_SCALES))
         if draw(st.integers(0, 3)) > 0:
             defaults["weight_decay"] = draw(st.sampled_from(WDS))
         if draw(st.integers(0, 3)) == 0:
@@ -286,12 +286,12 @@ def effects(rule: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "lr" in rule:
         out["lr"] = ("abs", float(rule["lr"]))
-    elif "lr_mult" in rule:
-        out["lr"] = ("mult", float(rule["lr_mult"]))
+    elif "lr_scale" in rule:
+        out["lr"] = ("mult", float(rule["lr_scale"]))
     if "weight_decay" in rule:
         out["weight_decay"] = ("abs", float(rule["weight_decay"]))
-    elif "wd_mult" in rule:
-        out["weight_decay"] = ("mult", float(rule["wd_mult"]))
+    elif "wd_scale" in rule:
+        out["weight_decay"] = ("mult", float(rule["wd_scale"]))
     for facet in ("frozen", "schedule", "layer_decay"):
         if facet in rule:
             out[facet] = rule[facet]
@@ -395,8 +395,8 @@ def expected(
         if lr_effect is None and defaults is not None:
             if "lr" in defaults:
                 lr_effect = ("abs", defaults["lr"])
-            elif "lr_mult" in defaults:
-                lr_effect = ("mult", defaults["lr_mult"])
+            elif "lr_scale" in defaults:
+                lr_effect = ("mult", defaults["lr_scale"])
         if lr_effect is None:
             lr = base_lr
         else:
@@ -416,7 +416,7 @@ def expected(
         elif default_wd is None:
             wd = None
             if not frozen:  # a frozen parameter has no weight decay to scale
-                errors.append(ExpectedError("wd_mult", name, "wd_mult"))
+                errors.append(ExpectedError("wd_scale", name, "wd_scale"))
         else:
             wd = default_wd * wd_effect[1]
         schedule = value("schedule") or (defaults or {}).get("schedule") or "default"

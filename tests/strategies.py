@@ -331,7 +331,7 @@ def param_tables(draw: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
 
 _LR_EFFECTS = st.one_of(
     st.fixed_dictionaries({"lr": _floats(1e-6, 1.0)}),
-    st.fixed_dictionaries({"lr_mult": st.one_of(st.just(0.0), _floats(0.0, 10.0))}),
+    st.fixed_dictionaries({"lr_scale": st.one_of(st.just(0.0), _floats(0.0, 10.0))}),
 )
 
 
@@ -391,7 +391,7 @@ def _groups(draw: Any, facts: dict[str, Any], named: list[str]) -> dict[str, Any
                 effects.append(_lr_effect(draw))
             if draw(st.booleans()):
                 if default_wd is not None and draw(st.booleans()):
-                    effects.append({"wd_mult": draw(st.sampled_from([0.0, 0.5, 2.0]))})
+                    effects.append({"wd_scale": draw(st.sampled_from([0.0, 0.5, 2.0]))})
                 else:
                     effects.append({"weight_decay": draw(st.sampled_from([0.0, 0.05]))})
             if draw(st.booleans()):

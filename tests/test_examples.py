@@ -63,3 +63,20 @@ def test_shared_recipe_gives_the_same_lr_table_in_torch_and_keras(capsys):
     np.testing.assert_allclose(tables["torch"], core, rtol=1e-12, atol=0)
     np.testing.assert_allclose(tables["keras"], core, rtol=1e-6, atol=0)  # float32 lr
     assert tables["torch"][:, 0].max() == 0 and tables["torch"][1, 3] == 1e-2
+
+
+def test_lightning_recipe_runs_a_real_trainer_and_applies_the_recipe(capsys):
+    import warnings
+
+    pytest.importorskip("lightning")
+    import lightning_recipe as example
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sc.PastEndWarning)  # max_steps == the horizon
+        applied = example.main(["--steps", "8"])
+    out = capsys.readouterr().out
+    recipe = example.recipe_for(8)
+    assert applied.shape == (4, 8)  # 4 named groups, 8 updates
+    assert "head+no_decay: 0, 0.025, 0.05" in out
+    assert "max difference from recipe.lr(k): 0" in out
+    np.testing.assert_array_equal(applied[0], 0.01 * recipe.schedule(np.arange(8)))

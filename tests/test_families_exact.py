@@ -31,6 +31,7 @@ import pytest
 import schedcore as sc
 from catalog import Bad, Case, after_error_makers, error_cases, exact_cases
 from schedcore import SpecError, StepRangeError
+from schedcore.fields import ArgumentError
 
 REL = 1e-12  # float64 references and hand formulas
 ABS = 1e-15  # values that are mathematically 0 (e.g. 1 + cos(pi)) but rounded
@@ -596,7 +597,13 @@ def test_invalid_field_names_field_and_value(bad: Bad) -> None:
         bad.build()
     message = str(info.value)
     assert info.value.path == bad.path
-    assert message.startswith(f"{bad.path}: "), message
+    if isinstance(info.value, ArgumentError):  # built from Python: names call and argument
+        arg = re.split(r"[.\[]", bad.path, maxsplit=1)[0]
+        call = f"{bad.type}({arg}=...)" if arg else f"{bad.type}(...)"
+        shown = f"{call}: " if bad.path == arg else f"{call}: {bad.path}: "
+    else:  # built from a document (from_dict): the path of the field
+        shown = f"{bad.path}: "
+    assert message.startswith(shown), message
     if bad.given is not None:  # the value as a whole token, not inside another number
         assert re.search(rf"(?<![\w.\-]){re.escape(bad.given)}(?![\w.])", message), message
 

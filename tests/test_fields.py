@@ -40,7 +40,7 @@ def test_fields_are_coerced_then_cross_field_checks_run():
     assert error(lambda: Selector(ndim=(65,))).path == "ndim[0]"
     assert "an integer in [0, 64] or a list of them" in str(error(lambda: Selector(ndim="2")))
     assert error(lambda: Selector()).path == ""  # cross-field: selects nothing
-    assert error(lambda: Defaults(lr=1.0, lr_mult=2.0)).path == "lr_mult"
+    assert error(lambda: Defaults(lr=1.0, lr_scale=2.0)).path == "lr_scale"
     assert error(lambda: Rule("r", Selector(name="a"), lr=-1.0)).path == "lr"
     assert error(lambda: Rule("r", Selector(name="a"))).path == ""  # sets nothing
     assert error(lambda: Training(total_steps=0)).path == "total_steps"

@@ -317,7 +317,7 @@ def every_node_seed() -> dict[str, Any]:
                  "lr": 1e-2, "schedule": "sgdr", "priority": 1},
                 {"name": "decay", "match": {"layers": [0, 99]}, "layer_decay": 0.9},
                 {"name": "no_decay", "match": {"contains": ["bias", "LayerNorm"]},
-                 "wd_mult": 0.0},
+                 "wd_scale": 0.0},
                 {"name": "frozen", "match": {"glob": "nothing.*"}, "frozen": True,
                  "optional": True},
             ],
@@ -637,12 +637,13 @@ def test_garbage_sweep_over_generated_recipes(pair, data):
 
 def test_group_factor_extremes_grid():
     """Layer decay with extreme rates and ids (negative exponents when max_id is below an id),
-    extreme lr and lr_mult: binding raises SpecError or gives finite lrs."""
+    extreme lr and lr_scale: binding raises SpecError or gives finite lrs."""
     n = 0
     for rate in (1e-300, 5e-324, 1e-5, 0.5, 1.0, 2.0, 0.0):
         for max_id in (None, 0, 5, 10**6, MAX_STEP):
             for offset in (-1000, 0, 1000):
-                for effect in ({}, {"lr": 1e-30}, {"lr": 1e6}, {"lr_mult": 1e6}, {"lr_mult": 0.0}):
+                effects = ({}, {"lr": 1e-30}, {"lr": 1e6}, {"lr_scale": 1e6}, {"lr_scale": 0.0})
+                for effect in effects:
                     layers: dict[str, Any] = {
                         "pattern": r"encoder\.layer\.(\d+)\.",
                         "offset": offset,
@@ -691,8 +692,8 @@ def test_random_parameter_names(rows, pattern, glob):
             "rules": [
                 {"name": "decay", "match": {"layers": [0, 10**6]}, "layer_decay": 0.5,
                  "optional": True},
-                {"name": "any", "match": {"glob": glob}, "wd_mult": 0.0, "optional": True},
-                {"name": "tagged", "match": {"contains": rows[0]}, "lr_mult": 2.0},
+                {"name": "any", "match": {"glob": glob}, "wd_scale": 0.0, "optional": True},
+                {"name": "tagged", "match": {"contains": rows[0]}, "lr_scale": 2.0},
             ],
         },
     }  # fmt: skip

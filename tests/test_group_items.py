@@ -239,7 +239,7 @@ def test_lr_scale_has_no_float_noise():
         "defaults": {},
         "rules": [
             {"name": "head", "match": {"prefix": "h."}, "lr": 1e-2},
-            {"name": "tenth", "match": {"prefix": "t."}, "lr_mult": 0.1},
+            {"name": "tenth", "match": {"prefix": "t."}, "lr_scale": 0.1},
         ],
     }
     res = resolve(GroupPolicy.from_dict(groups), ParamTable.of(["h.w", "t.w", "e.w"]), 1e-5)
@@ -266,9 +266,9 @@ def test_lr_scale_has_no_float_noise():
             "did you mean 'prefix'?",
         ),
         (
-            {"defaults": {}, "rules": [{"name": "r", "match": {"prefix": "a"}, "lr_mul": 1.0}]},
-            "groups.rules[0].lr_mul",
-            "did you mean 'lr_mult'?",
+            {"defaults": {}, "rules": [{"name": "r", "match": {"prefix": "a"}, "lr_scal": 1.0}]},
+            "groups.rules[0].lr_scal",
+            "did you mean 'lr_scale'?",
         ),
     ],
 )

@@ -327,9 +327,9 @@ def test_overridden_conflict_is_not_an_error_in_any_rule_order():
 
 def test_multipliers_scale_the_base_lr_and_the_default_decay():
     groups = {
-        "defaults": {"weight_decay": 0.01, "lr_mult": 2.0},
+        "defaults": {"weight_decay": 0.01, "lr_scale": 2.0},
         "rules": [
-            {"name": "head", "match": {"prefix": "head."}, "lr_mult": 10.0, "wd_mult": 0.5},
+            {"name": "head", "match": {"prefix": "head."}, "lr_scale": 10.0, "wd_scale": 0.5},
         ],
     }
     res = resolved(groups, ROWS, base_lr=1e-3)
@@ -342,7 +342,7 @@ def test_multipliers_scale_the_base_lr_and_the_default_decay():
         "frozen": "(base)",
         "schedule": "(base)",
     }
-    # wd_mult needs a default to scale
+    # wd_scale needs a default to scale
     err = spec_error({"defaults": {}, "rules": groups["rules"]}, ROWS)
     assert err.path == "groups.defaults.weight_decay" and "'head'" in str(err)
 
@@ -673,7 +673,7 @@ def test_group_names_and_order_follow_the_rules():
     ]
     # a group merging parameters no rule decides with parameters a rule decides alike
     res = resolved(
-        {"defaults": {}, "rules": [{"name": "same", "match": {"prefix": "x."}, "lr_mult": 1.0}]},
+        {"defaults": {}, "rules": [{"name": "same", "match": {"prefix": "x."}, "lr_scale": 1.0}]},
         ["x.w", "y.w"],
     )
     assert [(g.name, g.params) for g in res.groups] == [("default+same", ("x.w", "y.w"))]

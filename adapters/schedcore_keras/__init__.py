@@ -6,11 +6,19 @@ Every schedule node lowers to ``keras.ops`` through the core's own formula
 
 from __future__ import annotations
 
+try:
+    import keras  # noqa: F401  (the adapter's modules need it)
+except ImportError as err:
+    raise ImportError(
+        "schedcore_keras needs Keras 3: pip install 'schedcore-lr[keras]'"
+    ) from err
+
 from schedcore.port.keras_bert import calc_train_steps, from_keras_bert
 
 from .adam_warmup import AdamWarmup
+from .callbacks import RecipeCallback
 from .ops import KerasOps, keras_ops
-from .optimizer import (
+from .optimizers import (
     Plan,
     RecipeAdamW,
     RecipeOptimizerMixin,
@@ -18,7 +26,7 @@ from .optimizer import (
     optimizer,
     optimizer_class,
 )
-from .schedule import RecipeSchedule, evaluate, schedule
+from .schedules import RecipeSchedule, evaluate, schedule
 from .table import canonical, is_norm, param_table, table_and_variables, tags_for
 
 __all__ = [
@@ -26,6 +34,7 @@ __all__ = [
     "KerasOps",
     "Plan",
     "RecipeAdamW",
+    "RecipeCallback",
     "RecipeOptimizerMixin",
     "RecipeSGD",
     "RecipeSchedule",

@@ -16,7 +16,7 @@ from schedcore.errors import describe
 from schedcore.port.keras_bert import NAME as KERAS_BERT_NAME
 from schedcore.port.keras_bert import from_keras_bert
 
-from .optimizer import RecipeAdamW
+from .optimizers import RecipeAdamW
 
 
 @keras.saving.register_keras_serializable(package="schedcore")

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import torch
 from torch import nn
 
-from schedcore import Recipe
+from schedcore import Recipe, Schedule, as_recipe
 from schedcore.groups.resolve import Resolution
 
 from .table import table_and_tensors
 
 
-def param_groups(model: nn.Module, recipe: Recipe) -> list[dict[str, Any]]:
-    """The recipe's groups for ``model``, ready for any ``torch.optim`` optimizer.
+def param_groups(model: nn.Module, recipe: Any, lr: float | None = None) -> list[dict[str, Any]]:
+    """The recipe's groups for ``model``, ready for any ``torch.optim`` optimizer. ``recipe``
+    and ``lr`` are read by :func:`schedcore.as_recipe` (a schedule needs ``lr``).
 
     Groups come in the resolution's order (rule order, see docs/groups.md). Each holds its
     ``name`` (from the rules that formed it: ``head``, ``head+no_decay``, ``default``),
@@ -23,9 +26,19 @@ def param_groups(model: nn.Module, recipe: Recipe) -> list[dict[str, Any]]:
     ``schedule``, which :func:`schedcore_torch.scheduler` follows.
     """
     table, tensors = table_and_tensors(model)
-    resolution = recipe.bind(table).resolution
+    resolution = as_recipe(recipe, lr=lr).bind(table).resolution
     assert resolution is not None
     return groups_from(resolution, tensors)
+
+
+def scheduler_recipe(optimizer: torch.optim.Optimizer, value: Any, what: str = "recipe") -> Recipe:
+    """The recipe a scheduler over ``optimizer`` follows: ``value`` as
+    :func:`schedcore.as_recipe` reads it, or a bare schedule (a node or its dict), which
+    multiplies each group's own lr (its ``initial_lr``), as ``LambdaLR`` does: no ``lr`` to
+    give, the optimizer's groups hold them."""
+    if isinstance(value, Schedule) or (isinstance(value, Mapping) and "type" in value):
+        return as_recipe(value, lr=1.0, what=what)  # 1.0: the groups' lrs are the peaks
+    return as_recipe(value, what=what)
 
 
 def groups_from(resolution: Resolution, tensors: dict[str, nn.Parameter]) -> list[dict[str, Any]]:

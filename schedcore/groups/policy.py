@@ -1,8 +1,8 @@
 """Group policies: declarative rules that decide each parameter's lr, weight decay and schedule.
 
 A policy is a list of rules. Each rule has a selector (``match``) and effects; the facets a
-rule can set are ``lr`` (``lr`` absolute or ``lr_mult`` of the base lr), ``weight_decay``
-(``weight_decay`` absolute or ``wd_mult`` of the default), ``frozen``, ``schedule`` (a named
+rule can set are ``lr`` (``lr`` absolute or ``lr_scale`` of the base lr), ``weight_decay``
+(``weight_decay`` absolute or ``wd_scale`` of the default), ``frozen``, ``schedule`` (a named
 schedule of the recipe) and ``layer_decay`` (lr multiplied by ``rate ** (max_id - id)``).
 
 Precedence: for each facet, the matching rule with the highest ``priority`` decides; the
@@ -61,7 +61,7 @@ class How(enum.IntEnum):
     """The value itself: an absolute ``lr`` or ``weight_decay``, or the ``frozen`` flag, the
     ``schedule`` name, the ``layer_decay`` rate."""
     SCALE = 2
-    """A multiplier: ``lr_mult`` of the base lr, ``wd_mult`` of the default weight decay."""
+    """A multiplier: ``lr_scale`` of the base lr, ``wd_scale`` of the default weight decay."""
 
 
 class Strings(Kind):
@@ -397,15 +397,15 @@ class Defaults(Declared):
     """Settings for every trainable parameter, below all rules."""
 
     lr: float | None = param(Optional(Real(*LR_RANGE)), "absolute lr", None)
-    lr_mult: float | None = param(
+    lr_scale: float | None = param(
         Optional(Real(0.0, FACTOR_MAX)), "multiplier of the base lr", None
     )
     weight_decay: float | None = param(Optional(Real(0.0, FACTOR_MAX)), "weight decay", None)
     schedule: str | None = param(Optional(Pattern("name")), "named schedule", None)
 
     def _check(self) -> None:
-        if self.lr is not None and self.lr_mult is not None:
-            raise SpecError("lr_mult", "give lr or lr_mult, not both")
+        if self.lr is not None and self.lr_scale is not None:
+            raise SpecError("lr_scale", "give lr or lr_scale, not both")
 
 
 @frozen
@@ -417,13 +417,13 @@ class Rule(Declared):
     priority: int = param(Int(-1000, 1000), "higher wins per facet", 0)
     optional: bool = param(Bool(), "allowed to match nothing", False)
     lr: float | None = param(Optional(Real(*LR_RANGE)), "absolute lr", None)
-    lr_mult: float | None = param(
+    lr_scale: float | None = param(
         Optional(Real(0.0, FACTOR_MAX)), "multiplier of the base lr", None
     )
     weight_decay: float | None = param(
         Optional(Real(0.0, FACTOR_MAX)), "absolute weight decay", None
     )
-    wd_mult: float | None = param(
+    wd_scale: float | None = param(
         Optional(Real(0.0, FACTOR_MAX)), "multiplier of the default decay", None
     )
     frozen: bool | None = param(Optional(Bool()), "exclude from the optimizer", None)
@@ -433,15 +433,15 @@ class Rule(Declared):
     )
 
     def _check(self) -> None:
-        if self.lr is not None and self.lr_mult is not None:
-            raise SpecError("lr_mult", "give lr or lr_mult, not both")
-        if self.weight_decay is not None and self.wd_mult is not None:
-            raise SpecError("wd_mult", "give weight_decay or wd_mult, not both")
+        if self.lr is not None and self.lr_scale is not None:
+            raise SpecError("lr_scale", "give lr or lr_scale, not both")
+        if self.weight_decay is not None and self.wd_scale is not None:
+            raise SpecError("wd_scale", "give weight_decay or wd_scale, not both")
         if not self.effects():
             raise SpecError(
                 "",
-                f"rule {self.name!r} sets nothing; give lr, lr_mult, weight_decay, "
-                "wd_mult, frozen, schedule or layer_decay",
+                f"rule {self.name!r} sets nothing; give lr, lr_scale, weight_decay, "
+                "wd_scale, frozen, schedule or layer_decay",
             )
 
     def effects(self) -> dict[str, Any]:
@@ -450,12 +450,12 @@ class Rule(Declared):
         out: dict[str, Any] = {}
         if self.lr is not None:
             out["lr"] = (How.SET, self.lr)
-        elif self.lr_mult is not None:
-            out["lr"] = (How.SCALE, self.lr_mult)
+        elif self.lr_scale is not None:
+            out["lr"] = (How.SCALE, self.lr_scale)
         if self.weight_decay is not None:
             out["weight_decay"] = (How.SET, self.weight_decay)
-        elif self.wd_mult is not None:
-            out["weight_decay"] = (How.SCALE, self.wd_mult)
+        elif self.wd_scale is not None:
+            out["weight_decay"] = (How.SCALE, self.wd_scale)
         for facet in ("frozen", "schedule", "layer_decay"):
             if getattr(self, facet) is not None:
                 out[facet] = getattr(self, facet)

@@ -492,8 +492,8 @@ def _default_effect(facet: str, policy: GroupPolicy) -> object:
         return (
             (How.SET, d.lr)
             if d.lr is not None
-            else (How.SCALE, d.lr_mult)
-            if d.lr_mult is not None
+            else (How.SCALE, d.lr_scale)
+            if d.lr_scale is not None
             else None
         )
     if facet == "weight_decay":
@@ -649,7 +649,7 @@ def _values(policy, facets, rows: _Rows, base_lr: float, schedule_names) -> _Val
             rule = policy.rules[wd_state.source[scaled[0]]]
             raise SpecError(
                 "groups.defaults.weight_decay",
-                f"is needed: rule {rule.name!r} scales it (wd_mult) for {rows.names[scaled[0]]!r}",
+                f"is needed: rule {rule.name!r} scales it (wd_scale) for {rows.names[scaled[0]]!r}",
             )
         wd[scaled] = default * wd_state.value[scaled]
     schedule = np.where(

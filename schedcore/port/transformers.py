@@ -389,7 +389,7 @@ def from_training_args(args: Mapping[str, Any], *, strict: bool = True) -> Recip
     if not isinstance(kwargs, Mapping):
         raise SpecError("lr_scheduler_kwargs", f"must be a dict, got {describe(kwargs)}")
     total = _total_steps(args)
-    warmup = _warmup_steps(args, total)
+    warmup = warmup_steps(args, total)
     return from_transformers(
         name,
         lr=lr,
@@ -431,14 +431,54 @@ def _total_steps(args: Mapping[str, Any]) -> int:
     return total
 
 
-def _warmup_steps(args: Mapping[str, Any], total: int) -> int:
+def warmup_steps(args: Mapping[str, Any], total: int | None) -> int:
+    """The Trainer's warmup length from ``warmup_steps`` (from 1 on a step count, truncated;
+    below 1 a ratio) or, when that is 0, ``warmup_ratio``: a ratio is ``ceil(total * r)``."""
     steps = real(args.get("warmup_steps", 0), "warmup_steps", 0.0)
     ratio = real(args.get("warmup_ratio", 0.0), "warmup_ratio", 0.0, 1.0)
     if steps >= 1:
         return int(steps)
-    if steps > 0:
-        return math.ceil(total * steps)
-    return math.ceil(total * ratio)
+    fraction, key = (steps, "warmup_steps") if steps > 0 else (ratio, "warmup_ratio")
+    if fraction and total is None:
+        raise SpecError(key, f"a ratio ({fraction:g}) needs the number of training steps")
+    return math.ceil((total or 0) * fraction)
+
+
+def short_form(
+    name: Any, args: Mapping[str, Any], lr: float, total: int | None, warmup: int | None = None
+) -> Schedule:
+    """The schedule of transformers' ``lr_scheduler_type = name`` with its arguments
+    (``warmup_steps`` / ``warmup_ratio`` as ``TrainingArguments`` reads them, unless
+    ``warmup`` gives the step count, and the scheduler-specific ones in :data:`SPECIFIC`)
+    for a run of ``total`` updates: what a recipe's short form gives for the same words,
+    through :func:`from_transformers`, the one mapping. Unlike ``get_scheduler``, arguments
+    that would be ignored (a warmup for ``constant``) are refused."""
+    key = _name(name, "lr_scheduler_type")
+    accepted = ("warmup_steps", "warmup_ratio", *SPECIFIC.get(key, ()))
+    known_keys(args, accepted)
+    if warmup is None:
+        warmup = warmup_steps(args, total)
+    if key == "constant" and warmup:
+        raise SpecError(
+            "warmup_steps",
+            "is ignored by transformers' 'constant'; use 'constant_with_warmup'",
+        )
+    specific = {k: v for k, v in args.items() if k in SPECIFIC.get(key, ())}
+    try:
+        built = from_transformers(
+            key,
+            lr=lr,
+            num_warmup_steps=warmup,
+            num_training_steps=total,
+            scheduler_specific_kwargs=specific,
+        )
+    except SpecError as err:
+        if err.path == "num_training_steps" and total is None:
+            raise SpecError(
+                "lr_scheduler_type", f"{key!r} needs the number of training steps"
+            ) from None
+        raise
+    return built.schedule
 
 
 # -- export --------------------------------------------------------------------------------
@@ -591,4 +631,11 @@ def _candidates(r: Recipe) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-__all__ = ["from_training_args", "from_transformers", "lambda_schedule", "to_transformers"]
+__all__ = [
+    "from_training_args",
+    "from_transformers",
+    "lambda_schedule",
+    "short_form",
+    "to_transformers",
+    "warmup_steps",
+]

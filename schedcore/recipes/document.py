@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError, describe
-from ..fields import LR_RANGE, Real, build
+from ..fields import LR_RANGE, Real
 from ..files import MAX_DOCUMENT_BYTES, parse_text, read_text
 from ..groups.policy import GroupPolicy
 from ..groups.resolve import DEFAULT_SCHEDULE
@@ -199,7 +199,9 @@ def _is_text(value: str) -> bool:
 
 
 def from_document(data: dict[str, Any]) -> Recipe:
-    """A recipe from its (short or explicit) dict form; every error names its path."""
+    """A recipe from its (short or explicit) dict form; every error names its path. A dict
+    built in Python may hold schedule nodes (``{"lr": 0.1, "schedule": sc.cosine(steps=100)}``),
+    a :class:`Training` and a :class:`GroupPolicy` where their tables go."""
     _check_plain(data)
     for key in data:
         if key not in TOP_KEYS:
@@ -219,12 +221,7 @@ def from_document(data: dict[str, Any]) -> Recipe:
     if "lr" not in data:
         raise SpecError("lr", "is required: the base learning rate")
     lr = Real(*LR_RANGE).coerce(data["lr"], "lr")
-    training = None
-    if "training" in data:
-        raw = data["training"]
-        if not isinstance(raw, dict):
-            raise SpecError("training", f"must be a table, got {describe(raw)}")
-        training = build(Training, raw, "training")
+    training = Training.from_dict(data["training"]) if "training" in data else None
     schedule = _schedule(data.get("schedule", {"decay": "constant"}), "schedule", lr, training)
     raw_named = data.get("schedules", {})
     if not isinstance(raw_named, dict):
@@ -236,7 +233,9 @@ def from_document(data: dict[str, Any]) -> Recipe:
         if key == DEFAULT_SCHEDULE:
             raise SpecError(f"schedules.{key}", f"{DEFAULT_SCHEDULE!r} is the name of `schedule`")
         named[key] = _schedule(value, f"schedules.{key}", lr, training)
-    policy = GroupPolicy.from_dict(data["groups"]) if "groups" in data else None
+    policy = data.get("groups")
+    if "groups" in data and not isinstance(policy, GroupPolicy):
+        policy = GroupPolicy.from_dict(policy)
     if policy is not None:
         policy.check_schedules({DEFAULT_SCHEDULE, *named})
     recipe = Recipe(lr, schedule, named, training, policy, name)
@@ -247,6 +246,8 @@ def from_document(data: dict[str, Any]) -> Recipe:
 
 
 def _schedule(raw: Any, path: str, lr: float, training: Training | None) -> Schedule:
+    if isinstance(raw, Schedule):  # a dict built in Python may hold nodes
+        return raw
     if not isinstance(raw, dict):
         raise SpecError(path, f"must be a schedule table, got {describe(raw)}")
     if "type" in raw:

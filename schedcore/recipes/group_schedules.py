@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import describe
+from ..errors import PastEndWarning, StepRangeError, describe, past_end_message
 from ..fields import MAX_STEP
 from ..groups.resolve import DEFAULT_SCHEDULE
 from ..schedules.stepper import Stepper
@@ -61,6 +62,15 @@ class GroupSchedules:
         """Each group's lr for update ``step``."""
         value = {name: stepper(step) for name, stepper in self.steppers.items()}
         return [p * value[n] for p, n in zip(self.peaks, self.names, strict=True)]
+
+    def lrs_or_error(self, step: int) -> list[float] | StepRangeError:
+        """:meth:`lrs`, or the StepRangeError of an ``after = "error"`` schedule evaluated
+        past its end: a scheduler computes the lrs for the next update after each update,
+        and must raise only if an update does use them (see :class:`PastEnd`)."""
+        try:
+            return self.lrs(step)
+        except StepRangeError as err:
+            return err
 
     def state(self) -> dict[str, Any]:
         """Plain data (strings, floats and lists of them) for a scheduler's ``state_dict``."""
@@ -177,3 +187,29 @@ def _saved_groups(saved: Mapping[Any, Any]) -> str:
         text = repr(list(zip(names, peaks, strict=True)))
         return text if len(text) <= 500 else text[:497] + "..."
     return f"unknown (group_schedules {describe(names)}, peaks {describe(peaks)})"
+
+
+class PastEnd:
+    """The past-the-end check of a framework scheduler, run before each update.
+
+    ``horizon`` is the recipe's ``total_steps`` (None: no horizon, nothing to check).
+    :meth:`before_update` warns once (:class:`~schedcore.errors.PastEndWarning`, naming the
+    step and the horizon) when update ``step`` is at or past the horizon, and raises the
+    pending StepRangeError of an ``after = "error"`` schedule, so the last
+    ``scheduler.step()`` of a run (whose lrs no update uses) never raises.
+    """
+
+    def __init__(self, horizon: int | None) -> None:
+        self.horizon = horizon
+        self.warned = False
+
+    def before_update(
+        self, step: int, pending: StepRangeError | None = None, stacklevel: int = 3
+    ) -> None:
+        if pending is not None:
+            raise StepRangeError(f"update {step}: {pending}") from pending
+        if self.horizon is not None and step >= self.horizon and not self.warned:
+            self.warned = True
+            warnings.warn(
+                past_end_message(step, self.horizon), PastEndWarning, stacklevel=stacklevel
+            )

@@ -7,6 +7,14 @@ A schedule table without a ``type`` is short form::
     min_lr = 1e-6         # absolute (or min_lr_ratio, relative to the base lr)
 
 The decay runs from the end of warmup to ``training.total_steps``.
+
+transformers' vocabulary is accepted too: ``lr_scheduler_type = "cosine_with_restarts"``
+(any ``get_scheduler`` name; ``decay`` may name one that is not a short-form decay) with
+``warmup_steps`` / ``warmup_ratio`` (or ``warmup``) and that scheduler's own arguments
+(``num_cycles``, ``power``, ``lr_end``, ``min_lr`` / ``min_lr_rate``, ...). Such a table
+means what transformers does with those words (its cosine continues the wave past the
+end, its polynomial ``lr_end`` is absolute): it normalizes to the tree that
+:func:`schedcore.port.from_transformers` gives, the one owner of that mapping.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import re
 from typing import Any
 
 from ..errors import SpecError, describe
-from ..fields import Int, Real
+from ..fields import Int, Real, did_you_mean
 from ..schedules.combinators import Warmup
 from ..schedules.families import Constant, Cosine, InverseSqrt, Linear, Polynomial
 from ..schedules.node import Schedule
@@ -36,6 +44,34 @@ KEYS = (
     "cooldown",
     "cooldown_shape",
 )
+TRANSFORMERS_NAMES = (
+    "linear",
+    "cosine",
+    "cosine_with_restarts",
+    "polynomial",
+    "constant",
+    "constant_with_warmup",
+    "inverse_sqrt",
+    "cosine_with_min_lr",
+    "cosine_warmup_with_min_lr",
+    "warmup_stable_decay",
+)
+"""``lr_scheduler_type`` names (transformers' ``get_scheduler``) the short form accepts."""
+TRANSFORMERS_KEYS = (
+    "lr_scheduler_type",
+    "warmup_steps",
+    "warmup_ratio",
+    "num_cycles",
+    "lr_end",
+    "min_lr_rate",
+    "warmup_lr_rate",
+    "num_decay_steps",
+    "num_stable_steps",
+    "warmup_type",
+    "decay_type",
+)
+"""Keys that only transformers' vocabulary uses (``power``, ``timescale``, ``min_lr`` and
+``min_lr_ratio`` belong to both)."""
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
@@ -61,16 +97,28 @@ _NEEDS_TOTAL = "give training.total_steps, or training.epochs with training.step
 
 def normalize(data: dict[str, Any], path: str, lr: float, training: Training | None) -> Schedule:
     """The explicit tree for a short-form schedule table."""
+    decay = data.get("decay", "constant")
+    if "lr_scheduler_type" in data or (
+        isinstance(decay, str) and decay not in DECAYS and decay in TRANSFORMERS_NAMES
+    ):
+        return _transformers(data, path, lr, training)
     for key in data:
+        if key in TRANSFORMERS_KEYS:
+            raise SpecError(
+                f"{path}.{key}",
+                f"is transformers' vocabulary: write lr_scheduler_type = {describe(decay)} "
+                "(instead of decay) for transformers' schedule, whose arguments it takes",
+            )
         if key not in KEYS:
             raise SpecError(
                 f"{path}.{key}",
-                "unknown field; a short-form schedule accepts: "
+                f"unknown field; {did_you_mean(key, KEYS + TRANSFORMERS_KEYS)}"
+                "a short-form schedule accepts: "
                 + ", ".join(KEYS)
-                + " (an explicit schedule needs a 'type')",
+                + " (an explicit schedule needs a 'type'; lr_scheduler_type takes "
+                "transformers' names and arguments)",
             )
     total = training.steps if training else None
-    decay = data.get("decay", "constant")
     if decay not in DECAYS:
         raise SpecError(
             f"{path}.decay", f"must be one of {', '.join(DECAYS)}, got {describe(decay)}"
@@ -102,6 +150,58 @@ def normalize(data: dict[str, Any], path: str, lr: float, training: Training | N
     except SpecError as err:
         renamed = {"shape": "warmup_shape", "start_factor": "warmup_start_factor"}
         raise SpecError(f"{path}.{renamed.get(err.path, err.path)}", err.problem) from None
+
+
+def _transformers(
+    data: dict[str, Any], path: str, lr: float, training: Training | None
+) -> Schedule:
+    """A table in transformers' vocabulary: ``lr_scheduler_type`` (or ``decay`` naming a
+    transformers-only schedule), its warmup and its arguments."""
+    from ..port.transformers import (  # the port imports recipes: import it late
+        METRIC_DRIVEN,
+        SPECIFIC,
+        short_form,
+    )
+
+    name_key = "lr_scheduler_type" if "lr_scheduler_type" in data else "decay"
+    if name_key == "lr_scheduler_type" and "decay" in data:
+        raise SpecError(f"{path}.decay", "give decay or lr_scheduler_type, not both")
+    name = data[name_key]
+    if name in METRIC_DRIVEN:  # the importer says why: no closed form
+        try:
+            short_form(name, {}, lr, None)
+        except SpecError as err:
+            raise err.within(path) from None
+    if not isinstance(name, str) or name not in TRANSFORMERS_NAMES:
+        raise SpecError(
+            f"{path}.{name_key}",
+            f"{did_you_mean(name, TRANSFORMERS_NAMES)}must be one of transformers' "
+            f"schedules ({', '.join(TRANSFORMERS_NAMES)}), got {describe(name)}",
+        )
+    accepted = (name_key, "warmup", "warmup_steps", "warmup_ratio", *SPECIFIC.get(name, ()))
+    for key in data:
+        if key not in accepted:
+            raise SpecError(
+                f"{path}.{key}",
+                f"{did_you_mean(key, accepted)}transformers' {name!r} takes: "
+                + ", ".join(accepted),
+            )
+    total = training.steps if training else None
+    args = {k: v for k, v in data.items() if k not in (name_key, "warmup")}
+    warmup = None
+    if "warmup" in data:
+        if "warmup_steps" in data or "warmup_ratio" in data:
+            raise SpecError(f"{path}.warmup", "give warmup or warmup_steps / warmup_ratio")
+        warmup = _steps_or_ratio(data["warmup"], f"{path}.warmup", total, "warmup")
+    try:
+        return short_form(name, args, lr, total, warmup)
+    except SpecError as err:
+        if err.problem.endswith("needs the number of training steps"):
+            raise SpecError(
+                f"{path}.{name_key if err.path == 'lr_scheduler_type' else err.path}",
+                f"{err.problem}: {_NEEDS_TOTAL}",
+            ) from None
+        raise err.within(path) from None
 
 
 def _min_ratio(data: dict[str, Any], path: str, lr: float) -> float:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
-from ..errors import SpecError
-from ..fields import MAX_STEP, Bool, Declared, Int, Optional, param
+from ..errors import SpecError, describe
+from ..fields import MAX_STEP, Bool, Declared, Int, Optional, build, param
 
 COUNT = Optional(Int(1))
+ALIASES = {"gradient_accumulation_steps": "grad_accum"}
+"""Other names a ``[training]`` table accepts (transformers' ``TrainingArguments``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +82,28 @@ class Training(Declared):
             return self.total_steps
         assert self.epochs is not None and self.updates_per_epoch is not None
         return self.epochs * self.updates_per_epoch
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "training") -> Training:
+        """The horizon from a ``[training]`` table; :data:`ALIASES` name the same fields."""
+        if isinstance(data, Training):
+            return data
+        if not isinstance(data, dict):
+            raise SpecError(path, f"must be a table, got {describe(data)}")
+        fields = dict(data)
+        for alias, name in ALIASES.items():
+            if alias in fields:
+                if name in fields:
+                    raise SpecError(f"{path}.{alias}", f"names {name}: give one of the two")
+                fields[name] = fields.pop(alias)
+        try:
+            return build(cls, fields, path)
+        except SpecError as err:
+            renamed = {v: k for k, v in ALIASES.items() if k in data}
+            head, dot, rest = err.path.removeprefix(f"{path}.").partition(".")
+            if head in renamed:  # name the key as the table wrote it
+                raise SpecError(f"{path}.{renamed[head]}{dot}{rest}", err.problem) from None
+            raise
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {}

@@ -40,6 +40,7 @@ class Phase(Declared):
     schedule's own length; the last phase may leave it out and runs on past the end.
     """
 
+    call_name = "Phase"  # errors from Python: Phase(steps=...): ...
     schedule: Schedule = param(SCHEDULE, "the phase's schedule")
     steps: int | None = param(Optional(POSITIVE_STEPS), "duration of the phase", None)
     clock: str = param(Choice("local", "global"), "which step the phase sees", "local")

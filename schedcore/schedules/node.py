@@ -23,7 +23,17 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from ..errors import SpecError, StepRangeError, describe
-from ..fields import MAX_STEP, Choice, Declared, Kind, build, declared, fields_to_data
+from ..fields import (
+    MAX_STEP,
+    Choice,
+    Declared,
+    Kind,
+    as_argument_error,
+    build,
+    declared,
+    fields_to_data,
+    unknown_keywords,
+)
 from .ops import NUMPY
 
 CHUNK = 1 << 16
@@ -49,6 +59,8 @@ MAX_PEAK = 1e100
 every lr stays finite."""
 
 NODE_TYPES: dict[str, type[Schedule]] = {}
+"""The registry: each recipe node type name (``"cosine"``) -> its class, in registration
+order. Serialization, validation and the generated reference all read it."""
 
 AFTER_MODES = ("hold", "periodic", "error")
 
@@ -73,7 +85,17 @@ def node(type_name: str) -> Callable[[S], S]:
         if type_name in NODE_TYPES:
             raise RuntimeError(f"node type {type_name!r} registered twice")
         cls.type_name = type_name
+        cls.call_name = type_name  # errors from Python name the argument: warmup(steps=...)
         NODE_TYPES[type_name] = cls
+        init = cls.__init__
+        accepted = [f.name for f in dataclasses.fields(cls) if f.init]
+
+        @functools.wraps(init)
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+            unknown_keywords(type_name, kwargs, accepted)  # a misspelt name: did you mean
+            init(self, *args, **kwargs)
+
+        cls.__init__ = __init__  # type: ignore[method-assign]
         return cls
 
     return register
@@ -89,7 +111,10 @@ class Schedule(Declared):
         super().__post_init__()  # every declared field, then _check
         peak = self.peak()
         if not (math.isfinite(peak) and peak <= MAX_PEAK):
-            raise SpecError("", f"values are unbounded (bound {peak:g}); reduce the factors")
+            raise as_argument_error(
+                self.call_name,
+                SpecError("", f"values are unbounded (bound {peak:g}); reduce the factors"),
+            )
 
     # -- to implement -----------------------------------------------------------------
     def _check(self) -> None:
@@ -259,6 +284,12 @@ class NodeKind(Kind):
     def coerce(self, value: Any, path: str) -> Schedule:
         if isinstance(value, Schedule):
             return value
+        if not isinstance(value, dict):
+            raise SpecError(
+                path,
+                "expected a schedule (a node such as cosine(...), or a table with a 'type'), "
+                f"got {type(value).__name__} {describe(value)}",
+            )
         return from_dict(value, path)
 
     def to_data(self, value: Any) -> dict[str, Any]:

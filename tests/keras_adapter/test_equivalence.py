@@ -11,7 +11,7 @@ and XLA flush float32 subnormals: an lr below 1.2e-38 is 0, that much atol) at t
 around and past the end of the schedule, far past it, and across step 2**31 (set through
 the optimizer's ``iterations``). Variables the policy freezes must not move.
 
-The same check runs on ``schedcore_keras.schedule`` alone, for any schedule tree, one step
+The same check runs on ``schedcore_keras.schedule()`` alone, for any schedule tree, one step
 at a time (the path a train step takes) and as a vector of steps.
 """
 

@@ -1,4 +1,4 @@
-"""schedcore_keras.optimizer: per-group lrs and schedules applied inside model.fit."""
+"""schedcore_keras.optimizers: per-group lrs and schedules applied inside model.fit."""
 
 from __future__ import annotations
 

@@ -205,7 +205,7 @@ def test_explain_lowering_with_a_model_adds_the_optimizers():
             "groups": {"defaults": {}, "rules": [bias]},
         }
     )
-    text = so.explain_lowering(recipe, model=model)
+    text = so.explain_lowering(model, recipe)
     assert text.startswith(explain(recipe.bind(so.param_table(model))) + "\n")
     assert "optimizer 0 (schedules default):" in text
     assert "optimizer 1 (schedules other):" in text and "0.weight" in text and "0.bias" in text

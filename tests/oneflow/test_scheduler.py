@@ -40,7 +40,7 @@ def test_each_distinct_schedule_is_evaluated_once_per_step():
     model = flow.nn.ModuleDict({f"m{i}": flow.nn.Linear(2, 2) for i in range(12)})
     model["head"] = flow.nn.Linear(2, 2)
     rules = [
-        {"name": f"g{i}", "match": {"prefix": f"m{i}."}, "lr_mult": 1 + i / 10} for i in range(12)
+        {"name": f"g{i}", "match": {"prefix": f"m{i}."}, "lr_scale": 1 + i / 10} for i in range(12)
     ]
     rules.append(RECIPE["groups"]["rules"][0])
     recipe = sc.load({**RECIPE, "groups": {"defaults": {}, "rules": rules}})

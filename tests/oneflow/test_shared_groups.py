@@ -33,7 +33,7 @@ def test_graph_optimizers_and_the_explanation_show_the_group_names():
         "default": (10, 0.1), "embeddings": (2, 0.05), "no_decay": (16, 0.1),
         "head": (1, 1.0), "head+no_decay": (1, 1.0),
     }, rel=1e-15)  # fmt: skip
-    text = so.explain_lowering(recipe, model=model)
+    text = so.explain_lowering(model, recipe)
     order = [name for name, *_ in shared.core_summary(recipe.bind(shared.neutral_table()))]
     assert f"schedule 'default' (exact, groups {', '.join(order)}):" in text
     for name in named:

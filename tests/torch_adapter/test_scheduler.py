@@ -46,7 +46,7 @@ def test_each_distinct_schedule_is_evaluated_once_per_step():
                 "groups": {
                     "defaults": {},
                     "rules": [
-                        {"name": f"g{i}", "match": {"prefix": f"m{i}."}, "lr_mult": 1 + i / 10}
+                        {"name": f"g{i}", "match": {"prefix": f"m{i}."}, "lr_scale": 1 + i / 10}
                         for i in range(25)
                     ]
                     + [RECIPE["groups"]["rules"][0]],
@@ -355,3 +355,82 @@ def test_ddp_two_ranks_apply_identical_lrs_equal_to_the_core(tmp_path):
     np.testing.assert_array_equal(
         got, np.array([0.05, 0.2, 0.2, 0.05])[:, None] * expected[None, :]
     )
+
+
+# -- past the end ---------------------------------------------------------------------------
+
+
+def train(opt: torch.optim.Optimizer, sched, model: torch.nn.Module, updates: int) -> None:
+    """A real training loop: forward, backward, ``optimizer.step()``, ``scheduler.step()``."""
+    x = torch.ones(4, 3)
+    for _ in range(updates):
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+        sched.step()
+
+
+class Line(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = torch.nn.Linear(3, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lin(x)
+
+
+def test_stepping_past_the_horizon_warns_once_naming_the_step_and_horizon():
+    import warnings
+
+    recipe = sc.Recipe(base_lr=0.1, schedule=sc.cosine(steps=5))
+    model = Line()
+    opt, sched = st.build(model, recipe)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sc.PastEndWarning)
+        train(opt, sched, model, 5)  # the whole run, and the last scheduler.step(): silent
+    with pytest.warns(sc.PastEndWarning, match=r"update 5 \(0-based\).*horizon of 5 updates"):
+        train(opt, sched, model, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sc.PastEndWarning)
+        train(opt, sched, model, 3)  # once per run
+
+
+def test_the_horizon_is_the_recipes_total_steps():
+    recipe = sc.load({"lr": 0.1, "training": {"total_steps": 3}, "schedule": {"type": "constant"}})
+    model = Line()
+    opt, sched = st.build(model, recipe)
+    train(opt, sched, model, 3)
+    with pytest.warns(sc.PastEndWarning, match="update 3 .*horizon of 3 updates"):
+        train(opt, sched, model, 1)
+
+
+def test_after_error_never_raises_on_the_last_scheduler_step_only_on_an_update():
+    import warnings
+
+    # linear(steps=n) is defined on 0..n (n: its end point); after = "error" refuses n + 1
+    n = 6
+    schedule = sc.linear(steps=n, after="error")
+    with pytest.raises(sc.StepRangeError):
+        schedule(n + 1)
+    doc = {"lr": 0.1, "training": {"total_steps": n + 1}, "schedule": schedule.to_dict()}
+    recipe = sc.load(doc)
+    model = Line()
+    opt, sched = st.build(model, recipe)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train(opt, sched, model, n + 1)  # the last scheduler.step() is at n + 1: no raise
+    last = sched.get_last_lr()
+    assert last == [float(g["lr"]) for g in opt.param_groups] == [0.0]  # s(n), held
+    before = model.lin.weight.detach().clone()
+    with pytest.raises(sc.StepRangeError, match="update 7"):
+        train(opt, sched, model, 1)
+    assert torch.equal(model.lin.weight, before)  # refused before the update ran
+
+
+def test_a_newer_scheduler_replaces_the_past_end_check_of_the_optimizer():
+    recipe = sc.Recipe(base_lr=0.1, schedule=sc.linear(steps=2, after="error"))
+    model = Line()
+    opt, sched = st.build(model, recipe)
+    train(opt, sched, model, 2)
+    fresh = st.scheduler(opt, sc.Recipe(base_lr=0.1, schedule=sc.linear(steps=4)))
+    train(opt, fresh, model, 4)  # the old scheduler's pending error no longer applies

@@ -9,8 +9,9 @@ import torch
 from torch.optim.lr_scheduler import LRScheduler
 
 from schedcore import GroupSchedules, Recipe
+from schedcore.errors import StepRangeError
 from schedcore.groups.resolve import DEFAULT_SCHEDULE
-from schedcore.recipes.group_schedules import check_schedule_names
+from schedcore.recipes.group_schedules import PastEnd, check_schedule_names
 
 
 class RecipeLR(LRScheduler):
@@ -22,13 +23,32 @@ class RecipeLR(LRScheduler):
     previous lr, so they do not drift and a resumed run continues bit-identically. A
     ``Tensor`` lr is updated in place (``fill_``), so a compiled optimizer step is not
     recompiled.
+
+    Past the end: before each ``optimizer.step()`` (a step pre-hook) the scheduler warns
+    once, :class:`schedcore.PastEndWarning`, when the update's step is at or past the
+    recipe's horizon (``recipe.total_steps``). An ``after = "error"`` schedule does not
+    raise on the run's last ``scheduler.step()``, whose lrs no update uses: the groups keep
+    their lrs and the next ``optimizer.step()`` raises the StepRangeError.
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer, recipe: Recipe, last_epoch: int = -1):
         self.recipe = recipe
         self._names = [g.get("schedule", DEFAULT_SCHEDULE) for g in optimizer.param_groups]
         check_schedule_names(recipe, self._names)
+        self.past_end = PastEnd(recipe.total_steps)
+        self._pending: StepRangeError | None = None
         super().__init__(optimizer, last_epoch)
+        # one check per optimizer: a newer RecipeLR on the same optimizer replaces it
+        previous = getattr(optimizer, "_schedcore_past_end_hook", None)
+        if previous is not None:
+            previous.remove()
+        optimizer._schedcore_past_end_hook = optimizer.register_step_pre_hook(  # type: ignore[attr-defined]
+            self._before_update
+        )
+
+    @torch.compiler.disable  # plain Python state: outside a compiled optimizer step's graph
+    def _before_update(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        self.past_end.before_update(self.last_epoch, self._pending, stacklevel=4)
 
     @functools.cached_property
     def schedules(self) -> GroupSchedules:
@@ -40,7 +60,12 @@ class RecipeLR(LRScheduler):
         return self.schedules.fingerprint
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self.schedules.lrs(self.last_epoch)
+        lrs = self.schedules.lrs_or_error(self.last_epoch)
+        if isinstance(lrs, StepRangeError):  # raised by the next optimizer.step(), if any
+            self._pending = lrs
+            return [float(group["lr"]) for group in self.optimizer.param_groups]
+        self._pending = None
+        return lrs
 
     _get_closed_form_lr = get_lr
 
@@ -82,6 +107,10 @@ class RecipeLR(LRScheduler):
         self._last_lr = lrs
 
 
-def scheduler(optimizer: torch.optim.Optimizer, recipe: Recipe, last_epoch: int = -1) -> RecipeLR:
-    """The recipe's scheduler for ``optimizer`` (built with :func:`param_groups`)."""
-    return RecipeLR(optimizer, recipe, last_epoch)
+def scheduler(optimizer: torch.optim.Optimizer, recipe: Any, last_epoch: int = -1) -> RecipeLR:
+    """The recipe's scheduler for ``optimizer`` (built with :func:`param_groups`). ``recipe``
+    is anything :func:`schedcore.as_recipe` reads; a bare schedule multiplies each group's
+    own lr (see :func:`schedcore_torch.groups.scheduler_recipe`)."""
+    from .groups import scheduler_recipe
+
+    return RecipeLR(optimizer, scheduler_recipe(optimizer, recipe), last_epoch)

@@ -24,7 +24,7 @@ import schedcore as sc
 from schedcore.errors import describe
 from schedcore.groups.resolve import Resolution
 
-from .schedule import RecipeSchedule, as_recipe, evaluate
+from .schedules import RecipeSchedule, as_recipe, evaluate
 from .table import canonical, param_table, variables_table
 
 RecipeLike = sc.Recipe | dict[str, Any] | str | Path
@@ -107,7 +107,10 @@ class RecipeOptimizerMixin:
         if table is not None:
             recipe.bind(table)  # a policy error surfaces here, not at the first train step
         super().__init__(  # type: ignore[call-arg]
-            learning_rate=RecipeSchedule(recipe.schedule, recipe.base_lr), **kwargs
+            learning_rate=RecipeSchedule(
+                recipe.schedule, recipe.base_lr, horizon=recipe.total_steps
+            ),
+            **kwargs,
         )
         self._recipe = recipe
         self._params = table
@@ -264,14 +267,26 @@ for _base in BUILTIN_BASES:
     optimizer_class(_base)
 
 RecipeAdamW = optimizer_class(keras.optimizers.AdamW)
+"""``keras.optimizers.AdamW`` with a recipe's per-variable lrs and weight decays
+(:func:`optimizer_class`)."""
 RecipeSGD = optimizer_class(keras.optimizers.SGD)
+"""``keras.optimizers.SGD`` with a recipe's per-variable lrs and weight decays
+(:func:`optimizer_class`)."""
 
 
 def optimizer(
-    model: Any, recipe: RecipeLike, base: type = keras.optimizers.AdamW, **kwargs: Any
+    model: Any,
+    recipe: RecipeLike | sc.Schedule,
+    base: type = keras.optimizers.AdamW,
+    lr: float | None = None,
+    **kwargs: Any,
 ) -> keras.optimizers.Optimizer:
     """A ``base`` optimizer (AdamW by default) for ``model`` that applies ``recipe``: its
     schedules, per-group lrs and per-group weight decay, resolved against the model's
-    variables (canonical dotted paths, layer-type tags). ``kwargs`` go to the optimizer
-    (``beta_1``, ``momentum``, ``weight_decay`` for groups the policy leaves unset, ...)."""
-    return optimizer_class(base)(recipe=as_recipe(recipe), params=param_table(model), **kwargs)
+    variables (canonical dotted paths, layer-type tags). ``recipe`` may be a schedule
+    (``sk.optimizer(model, sc.cosine(steps=1000), lr=1e-3)``) or anything
+    :func:`schedcore.as_recipe` reads; ``lr`` is the base lr (required with a schedule,
+    and it overrides a recipe's). ``kwargs`` go to the optimizer (``beta_1``,
+    ``momentum``, ``weight_decay`` for groups the policy leaves unset, ...)."""
+    recipe = as_recipe(recipe, lr=lr)
+    return optimizer_class(base)(recipe=recipe, params=param_table(model), **kwargs)
