@@ -4,7 +4,9 @@ the one leading-warmup detector."""
 
 from __future__ import annotations
 
+import math
 import re
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -87,6 +89,8 @@ def test_restarts_stop_at_the_horizon_and_the_limit():
         (4, 1.5, "log", 50, 33, 53),
         (3, 2.5, "log", 200, 194, 487),
         (7, 1.0, "exact", 100, 98, 105),
+        (4, 2.5, "exact", 50, 39, 102),  # 4 + 10 + 25: a whole start, no step late
+        (16, 1.25, "exact", 80, 61, 93),  # 16 + 20 + 25
     ],
 )
 def test_lint_w005_points_at_real_restarts(period, t_mul, how, total, begin, end):
@@ -97,6 +101,39 @@ def test_lint_w005_points_at_real_restarts(period, t_mul, how, total, begin, end
     cycle = cycle_index(node, np.array([begin - 1, begin, end - 1, end]))
     assert cycle[0] < cycle[1] == cycle[2] < cycle[3]  # both are restarts, one cycle apart
     assert begin < total < end
+
+
+def exact_starts(period: int, t_mul: float, cycles: int) -> list[int]:
+    """ceil(period * (g**i - 1) / (g - 1)) for i = 1..cycles, in exact rationals."""
+    g = Fraction(t_mul)
+    return [math.ceil(period * (g**i - 1) / (g - 1)) for i in range(1, cycles + 1)]
+
+
+@pytest.mark.parametrize(
+    ("period", "t_mul", "whole"),
+    [(4, 2.5, [4, 14, 39]), (16, 1.25, [16, 36, 61]), (4, 3.5, [4, 18, 67]), (2, 1.5, [2, 5])],
+)
+def test_fractional_restarts_are_the_exact_rational_ones(period, t_mul, whole):
+    """Plot marks, lint's restarts and the values all restart at ceil of the exact cycle
+    starts: a start that is a whole number (39 = 4 + 10 + 25) is a restart at that step."""
+    node = sc.sgdr(period=period, t_mul=t_mul, start=1.0, end=0.1)
+    expected = [s for s in exact_starts(period, t_mul, 40) if s <= HORIZON]
+    assert set(whole) <= set(expected)
+    assert list(node.restarts(HORIZON)) == expected[:LIMIT]
+    assert marked_steps(recipe(node, HORIZON)) == expected[:LIMIT]
+    values = node(np.arange(HORIZON + 1))
+    assert [k for k in range(1, HORIZON + 1) if values[k] > values[k - 1]] == expected
+    assert all(values[k] == 1.0 for k in whole)  # the start of a cycle: its peak, exactly
+
+
+@settings(max_examples=200, deadline=None)
+@given(period=st.integers(1, 10**6), t_mul=T_MULS.filter(lambda g: not g.is_integer()))
+def test_fractional_start_table_is_exact(period, t_mul):
+    firsts, reals = sc.sgdr(period=period, t_mul=t_mul)._fraction_starts
+    n = min(len(firsts) - 2, 80)  # the last one (past 2**62, capped to int64) only ends
+    assert firsts[1 : n + 1].tolist() == exact_starts(period, t_mul, n)
+    g = Fraction(t_mul)
+    assert reals[n] == float(period * (g**n - 1) / (g - 1))
 
 
 def test_no_w005_when_the_run_ends_at_a_restart():

@@ -55,8 +55,11 @@ def from_fairseq(name: str, **args: Any) -> Recipe:
 
     ``inverse_sqrt``: ``warmup_updates`` (4000), ``warmup_init_lr`` (-1: 0 when there is a
     warmup, else ``lr``). ``tri_stage``: ``warmup_steps``, ``hold_steps``, ``decay_steps``
-    (fairseq's argparse defaults 4000, 20000, 60000), or ``phase_ratio`` (three floats) with
-    ``max_update``; ``init_lr_scale`` and ``final_lr_scale`` (0.01 each).
+    (0 each, as in fairseq 0.12.2's ``TriStageLRScheduleConfig``; fairseq 0.10 and older
+    defaulted to 4000, 20000, 60000: give them explicitly for those), or ``phase_ratio``
+    (three floats) with ``max_update``; ``init_lr_scale`` and ``final_lr_scale`` (0.01
+    each). Like fairseq, it refuses all three steps 0 ("please specify steps or
+    phase_ratio") and ``decay_steps`` 0 (fairseq divides by it).
     """
     name = choice(name, "name", NAMES)
     known_keys(args, KEYS[name])
@@ -87,9 +90,16 @@ def from_fairseq(name: str, **args: Any) -> Recipe:
         total = integer(args.get("max_update", 0), "max_update", 1)
         w, h, d = (int(total * p) for p in parts)
     else:
-        w = integer(args.get("warmup_steps", 4000), "warmup_steps")
-        h = integer(args.get("hold_steps", 20000), "hold_steps")
-        d = integer(args.get("decay_steps", 60000), "decay_steps")
+        w = integer(args.get("warmup_steps", 0), "warmup_steps")
+        h = integer(args.get("hold_steps", 0), "hold_steps")
+        d = integer(args.get("decay_steps", 0), "decay_steps")
+    if w + h + d == 0:
+        raise SpecError(
+            "decay_steps",
+            "warmup_steps, hold_steps and decay_steps are all 0 (fairseq's default): fairseq "
+            "asserts 'please specify steps or phase_ratio'; give them, or phase_ratio with "
+            "max_update",
+        )
     if d == 0:
         raise SpecError(
             "decay_steps", "is 0: fairseq divides by it (ZeroDivisionError); accepted: >= 1"

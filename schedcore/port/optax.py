@@ -14,6 +14,8 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from ..errors import SpecError, describe
 from ..recipes import Recipe
 from ..schedules.combinators import Clamp, Phase, Scale, Shift
@@ -56,7 +58,9 @@ def polynomial_schedule(
     p = real(power, "power", 0.0)
     n = integer(transition_steps, "transition_steps", -_BIG, _BIG)
     begin = max(integer(transition_begin, "transition_begin", -_BIG, _BIG), 0)
-    if n <= 0:  # optax: a constant init_value
+    if n <= 0 or np.float32(p) == 0:
+        # optax: a constant init_value; it also computes in float32, where a power that
+        # rounds to 0 makes (1 - k / n) ** power = 1 at every step (0 ** 0 included)
         return constant_schedule(init)
     if p == 1:
         return _absolute(

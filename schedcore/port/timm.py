@@ -12,7 +12,9 @@ timm cannot be installed beside this project's torch; the mapping follows
                     lr_min                                             after
 
 ``t`` is the update count with ``t_in_epochs=False`` (``step_update(num_updates)``), else
-the epoch (``step(epoch)``), so update ``k`` uses ``t = k // updates_per_epoch``.
+the epoch (``step(epoch)``), so update ``k`` uses ``t = k // updates_per_epoch``. Update 0
+(epoch 0) runs before any step, at the lr the constructor leaves: ``warmup_lr_init`` with a
+warmup, else the optimizer's lr -- ``_get_lr(0)`` except with ``cycle_limit=0``.
 """
 
 from __future__ import annotations
@@ -167,8 +169,14 @@ def from_timm(
     groups = []
     for i, value in enumerate(lrs):
         base = lr_value(value, f"lr[{i}]" if isinstance(lr, (list, tuple)) else "lr")
-        if cycle_limit == 0:  # i < 0 never holds: lr_min from the start
-            body: Schedule = Constant(lr_min / base)
+        if cycle_limit == 0 and not warmup_t:
+            # i < 0 never holds: lr_min, but only from the first scheduler step on; the
+            # constructor leaves the optimizer's lr for update 0 (epoch 0 per epoch)
+            body: Schedule = phases(
+                (Constant(1.0), 1, "local"), (Constant(lr_min / base), None, "local")
+            )
+        elif cycle_limit == 0:  # the warmup sets update 0's lr; lr_min after it
+            body = Constant(lr_min / base)
         else:
             body = SGDR(
                 period=t_initial,

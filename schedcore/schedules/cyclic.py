@@ -158,6 +158,12 @@ class OneCycle(Schedule):
 LOG_MIN_GROWTH = 1.000001
 """Smallest ``t_mul`` above 1 that ``cycle_index = 'log'`` accepts."""
 
+STARTS_LIMIT = 4096
+"""Most cycle starts that SGDR tabulates for a fractional ``t_mul`` (see :class:`SGDR`)."""
+
+_FIXED_BITS = 192  # fractional bits of the fixed-point sums in SGDR._fraction_starts
+_FIXED_SLACK = 1 << 80  # their error bound, in units of 2**-_FIXED_BITS (see there)
+
 
 @node("sgdr")
 @frozen
@@ -170,9 +176,15 @@ class SGDR(Schedule):
     with ``'range'`` (Keras CosineDecayRestarts) the span shrinks instead:
     ``end + (start - end) * m_mul**i * ...``. After ``cycle_limit`` cycles the value is ``end``.
 
-    Restart steps come from exact integer arithmetic when ``t_mul`` is an integer (never
-    from ``floor(log(...))``, which misplaces restarts); a fractional ``t_mul`` accumulates
-    the cycle lengths in float64, exact for dyadic values such as 1.5.
+    With ``cycle_index = 'exact'`` cycle ``i`` starts at the real number
+    ``s_i = period * (t_mul**i - 1) / (t_mul - 1)`` and its first step is ``ceil(s_i)``. The
+    core computes these first steps once, exactly (integers for a whole ``t_mul``, exact
+    rationals otherwise: ``s_i = 4 + 10 + 25 = 39`` for ``period = 4, t_mul = 2.5`` is a
+    restart at 39, never a float 39.000000000000007 rounded up to 40), and hands every
+    backend the same table, never ``floor(log(...))`` nor ``expm1``, whose rounding moves
+    restarts. The table lists the cycles starting up to 2**62, at most
+    :data:`STARTS_LIMIT` of them: only a ``t_mul`` below about 1.01 has more, and past the
+    last one listed the cycle comes from float64 logarithms checked against float64 starts.
 
     ``cycle_index = 'log'`` reproduces timm's CosineLRScheduler and OneFlow's eager
     CosineAnnealingWarmRestarts instead, rounding included: for ``t_mul != 1`` the cycle of
@@ -222,6 +234,43 @@ class SGDR(Schedule):
         return tuple(starts)
 
     @functools.cached_property
+    def _fraction_starts(self) -> tuple[np.ndarray, np.ndarray]:
+        """For fractional growth with ``cycle_index = 'exact'``: the first step of each cycle,
+        ``ceil(s_i)``, and the real start ``s_i`` rounded to float64, from cycle 0 until one
+        starts past 2**62 (that one only ends the one before) or :data:`STARTS_LIMIT` are
+        listed. Both are exact: ``s_i`` is summed in fixed point (``t_mul = a / 2**e`` is
+        dyadic, so each cycle length is the previous one times ``a``, shifted), whose
+        truncation error stays below :data:`_FIXED_SLACK` units (at most 4096 cycles of at
+        most 2**63 periods); a sum that close to a whole number is redone with fractions."""
+        a, b = self.t_mul.as_integer_ratio()  # b is a power of 2
+        shift, one = b.bit_length() - 1, 1 << _FIXED_BITS
+        growth = fractions.Fraction(a, b)
+        length, total = self.period << _FIXED_BITS, 0  # cycle i's length, and s_i
+        firsts, reals = [0], [0.0]
+        while firsts[-1] <= 2**62 and len(firsts) <= STARTS_LIMIT:
+            total += length
+            length = (length * a) >> shift
+            part = total & (one - 1)
+            if _FIXED_SLACK < part < one - _FIXED_SLACK:
+                first, real = (total >> _FIXED_BITS) + 1, total / one
+            else:  # (nearly) whole: decide exactly
+                cycle = len(firsts)
+                exact = self.period * (growth**cycle - 1) / (growth - 1)
+                first, real = math.ceil(exact), float(exact)
+            firsts.append(min(first, 2**63 - 1))
+            reals.append(real)
+        return np.asarray(firsts, dtype=np.int64), np.asarray(reals, dtype=np.float64)
+
+    @property
+    def _starts_cut(self) -> int | None:
+        """With a fractional ``t_mul`` (exact index) whose table stops before 2**62: its last
+        start, from which the cycle comes from float64 logarithms; None otherwise."""
+        if self.t_mul.is_integer() or self.cycle_index == "log":
+            return None
+        last = int(self._fraction_starts[0][-1])
+        return last if last <= 2**62 else None
+
+    @functools.cached_property
     def _log_bounds(self) -> tuple[int, ...]:
         """For integral growth with ``cycle_index = 'log'``: the first step that timm's float
         formula (:meth:`_log_index`, Python's ``math.log`` as timm calls it) puts in each
@@ -256,9 +305,24 @@ class SGDR(Schedule):
             cycle = ops.minimum(ops.searchsorted(found, t, side="right") - 1, len(bounds) - 2)
             begin = ops.take(bounds, cycle)
             return cycle, (ops.float(t) - begin) / (ops.take(bounds, cycle + 1) - begin)
-        # fractional growth: boundaries are real; the first step of cycle i is ceil(start(i)).
-        # Estimate i from the logarithm, then correct it against the boundaries themselves,
-        # so rounding in the logarithm cannot misplace a restart.
+        if self.cycle_index == "exact":
+            firsts, reals = self._fraction_starts
+            cycle = ops.minimum(ops.searchsorted(firsts, t, side="right") - 1, len(firsts) - 2)
+            begin = ops.take(reals, cycle)
+            position = (ops.float(t) - begin) / (ops.take(reals, cycle + 1) - begin)
+            cut = self._starts_cut
+            if cut is None:
+                return cycle, position
+            # past the table (t_mul below about 1.01): float64 logarithms
+            late, late_position = self._float_cycles(ops, t)
+            past = t >= cut
+            return ops.where(past, late, cycle), ops.where(past, late_position, position)
+        return self._float_cycles(ops, t)
+
+    def _float_cycles(self, ops: Any, t: Any) -> tuple[Any, Any]:
+        """Fractional growth in float64: timm's cycle index (``'log'``), or past the table of
+        exact starts an estimate from the logarithm corrected against the float starts."""
+        period, growth = self.period, self.t_mul
         log_growth = math.log(growth)
 
         def start(i: Any) -> Any:
@@ -318,6 +382,12 @@ class SGDR(Schedule):
             if cycle > len(self._bounds) - 2:  # _cycles keeps later steps in the last cycle
                 return None
             return (self._log_bounds if self.cycle_index == "log" else self._bounds)[cycle]
+        if self.cycle_index == "exact":
+            firsts = self._fraction_starts[0]
+            if cycle < len(firsts) - (1 if self._starts_cut is None else 0):
+                return int(firsts[cycle])
+            if self._starts_cut is None:  # _cycles keeps later steps in the last cycle
+                return None
         # fractional growth: the exact start, period * (g**i - 1) / (g - 1) rounded up, is
         # the candidate; float rounding in _cycles may move it, so confirm it against the
         # index itself and search around it where it moved
@@ -364,9 +434,16 @@ class SGDR(Schedule):
 
     @property
     def constant_from(self) -> int | None:
-        """The first step of cycle ``cycle_limit`` (integral growth; None otherwise)."""
-        if self.cycle_limit is None or not self.t_mul.is_integer():
+        """The first step of cycle ``cycle_limit`` where it is known exactly (None otherwise)."""
+        if self.cycle_limit is None:
             return None
+        if not self.t_mul.is_integer():
+            if self.cycle_index == "log":
+                return None
+            firsts = self._fraction_starts[0]
+            if self.cycle_limit >= len(firsts) or firsts[self.cycle_limit] > MAX_STEP:
+                return None
+            return int(firsts[self.cycle_limit])
         if self.t_mul == 1.0:  # equal cycles (_bounds would list 2**53 / period of them)
             end = self.period * self.cycle_limit
             return end if end <= MAX_STEP else None

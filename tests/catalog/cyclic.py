@@ -268,6 +268,23 @@ SGDR = Entry(
             [*around(4, 10, 19, 33, 53, 84), 0, 32, 83],
         ),
         Case(
+            "tmul2.5-whole-starts",
+            # Keras CosineDecayRestarts(1.0, 4, t_mul=2.5, m_mul=0.9, alpha=0.1): starts 4, 14,
+            # 39 are whole numbers, restarts at those very steps (0.7561 at 39)
+            lambda: sc.sgdr(
+                period=4, t_mul=2.5, m_mul=0.9, start=1.0, end=0.1, m_mul_applies_to="range"
+            ),
+            sgdr_expect(
+                [0, 4, 14, 39, 101.5, 257.75],
+                [4, 10, 25, 62.5, 156.25, 390.625],
+                1.0,
+                0.1,
+                m_mul=0.9,
+                applies="range",
+            ),
+            [*around(4, 14, 39, 102, 258), 0, 100, 600],
+        ),
+        Case(
             "cycle-limit2",
             lambda: sc.sgdr(period=3, t_mul=2, start=1.0, end=0.05, cycle_limit=2),
             sgdr_expect([0, 3, 9, 21, 45], [3, 6, 12, 24, 48], 1.0, 0.05, limit=2),

@@ -82,15 +82,25 @@ def test_graph_applied_lr_equals_core(graph_worker, case, far):
     # those: tests/port/oneflow/test_planner.py::test_every_recipe_lowers_or_names_its_node
     assume(kind != "not lowerable")
     event(kind)  # pytest --hypothesis-show-statistics shows the mix
+    # an approximation holds within the tolerance over the training horizon (past it a
+    # whole-horizon approximation holds its last value; training does not go there)
+    horizon = recipe.training.steps if tolerance is not None and recipe.training else None
     for first in windows(recipe, far, GRAPH_WINDOW):
+        if horizon is not None and first > horizon:
+            continue
         reply = graph_worker.measure(doc, rows, first, GRAPH_WINDOW, tolerance)
         assert reply["ok"], reply
-        expected = recipe.lr(np.arange(first, first + GRAPH_WINDOW))
+        steps = np.arange(first, first + GRAPH_WINDOW)
+        expected = recipe.lr(steps)
+        applied = np.asarray(reply["applied"]).reshape(expected.shape)
+        if horizon is not None:
+            inside = steps <= horizon
+            expected, applied = expected[:, inside], applied[:, inside]
         reported = reply["max_error"]
         assert reply["exact"] == (tolerance is None) or reported == 0, reply
         assert reported <= TOLERANCE
         np.testing.assert_allclose(
-            np.asarray(reply["applied"]).reshape(expected.shape),
+            applied,
             expected,
             rtol=reported + FLOAT32_RTOL,
             atol=FLOAT32_ATOL,

@@ -104,6 +104,18 @@ def test_tri_stage_matches_fairseq(lr, steps, scales):
     assert_lr(recipe.lr(np.arange(n)), [ref.step_update(k) for k in range(n)], F64)
 
 
+def test_tri_stage_defaults_are_fairseq_0_12s():
+    """TriStageLRScheduleConfig (fairseq 0.12.2, main): warmup, hold and decay steps default
+    to 0, so an unnamed hold is 0 steps (fairseq <= 0.10 had 4000/20000/60000)."""
+    recipe = from_fairseq("tri_stage", lr=1e-3, warmup_steps=10, decay_steps=100)
+    ref = TriStage([1e-3], 10, 0, 100, 0.01, 0.01)
+    assert_lr(recipe.lr(np.arange(150)), [ref.step_update(k) for k in range(150)], F64)
+    assert recipe.lr(20) == pytest.approx(6.30957e-4, rel=1e-5)
+    only_decay = from_fairseq("tri_stage", lr=1.0, decay_steps=50)
+    ref = TriStage([1.0], 0, 0, 50, 0.01, 0.01)
+    assert_lr(only_decay.lr(np.arange(60)), [ref.step_update(k) for k in range(60)], F64)
+
+
 def test_tri_stage_phase_ratio():
     recipe = from_fairseq("tri_stage", lr=1.0, phase_ratio=[0.1, 0.4, 0.5], max_update=1000)
     ref = TriStage([1.0], 100, 400, 500, 0.01, 0.01)
@@ -115,6 +127,8 @@ def test_tri_stage_phase_ratio():
     [
         ("inverse_sqrt", {"lr": 1.0, "warmup_updates": 0}, "warmup_updates"),
         ("tri_stage", {"lr": 1.0, "decay_steps": 0}, "decay_steps"),
+        ("tri_stage", {"lr": 1.0}, "decay_steps"),  # fairseq: "please specify steps or ..."
+        ("tri_stage", {"lr": 1.0, "warmup_steps": 5}, "decay_steps"),  # ZeroDivisionError
         ("tri_stage", {"lr": 1.0, "phase_ratio": [0.5, 0.2, 0.2], "max_update": 9}, "phase_ratio"),
         ("tri_stage", {"lr": [1.0, 2.0]}, "lr"),
         ("cosine", {"lr": 1.0}, "name"),

@@ -121,10 +121,26 @@ def schedules(draw):
             lr, steps, alpha=alpha, warmup_target=target, warmup_steps=warm
         ), steps + warm
     period = draw(STEPS)
-    t_mul = draw(st.sampled_from([1.0, 2.0, 1.5, 3.0]))
+    t_mul = draw(st.sampled_from([1.0, 2.0, 1.5, 3.0, 2.5, 3.5, 1.25]))
     m_mul = draw(st.sampled_from([1.0, 0.5]) | st.floats(0.1, 1.0))
     alpha = draw(st.sampled_from([0.0, 0.1]) | real(0.0, 0.5))
     return S.CosineDecayRestarts(lr, period, t_mul=t_mul, m_mul=m_mul, alpha=alpha), 4 * period
+
+
+@pytest.mark.parametrize(
+    "period, t_mul, restart, value",
+    [(4, 2.5, 39, 0.7561), (16, 1.25, 61, 0.7561), (4, 3.5, 67, 0.7561), (2, 2.5, 7, 0.829)],
+)
+def test_fractional_t_mul_restarts_where_keras_does(period, t_mul, restart, value):
+    """A cycle start that is a whole number (4 + 10 + 25 = 39) is a restart at that step, as
+    Keras runs it eagerly (float32 and float64): not a step late."""
+    schedule = S.CosineDecayRestarts(1.0, period, t_mul=t_mul, m_mul=0.9, alpha=0.1)
+    steps = np.arange(restart - 2, restart + 3)
+    got = from_keras(schedule).lr(steps)
+    for ref in (keras_values(schedule, restart + 3)[steps], [float(schedule(k)) for k in steps]):
+        np.testing.assert_allclose(got, ref, rtol=1e-6)
+    assert got[2] == pytest.approx(value, rel=1e-12) and got[2] > got[1]
+    assert restart in sc.sgdr(period=period, t_mul=t_mul).restarts(restart)
 
 
 @FAST
@@ -245,3 +261,20 @@ def test_short_form_warmup_cosine_exports_to_keras_and_back():
     rebuilt = S.deserialize(config)
     assert_float32(recipe.lr(np.arange(300)), keras_values(rebuilt, 300), rebuilt)
     assert_lr(from_keras(config).lr(np.arange(300)), recipe.lr(np.arange(300)), F64)
+
+
+@pytest.mark.parametrize(("period", "t_mul"), [(4, 2.5), (16, 1.25), (4, 3.5), (3, 1.1)])
+def test_fractional_restarts_stay_put_under_xla(period, t_mul):
+    """The cycle starts are one exact table for every backend: TensorFlow with and without
+    XLA (which rewrites divisions and has its own expm1) restarts where numpy does."""
+    import tensorflow as tf
+
+    import schedcore_keras as sk
+
+    node = sc.sgdr(period=period, t_mul=t_mul, end=0.1)
+    restarts = node.restarts(2**40)
+    steps = np.unique(np.concatenate([np.arange(max(b - 2, 0), b + 3) for b in restarts]))
+    schedule = sk.schedule(node)
+    for jit in (False, True):
+        got = tf.function(schedule, jit_compile=jit)(tf.constant(steps, tf.int64)).numpy()
+        np.testing.assert_allclose(got, node(steps), rtol=1e-6)

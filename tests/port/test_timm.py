@@ -78,23 +78,34 @@ class TimmCosine:
                 lrs = [self.lr_min for _ in self.base_values]
         return lrs
 
+    def initial_lrs(self):
+        """What __init__ leaves in the param groups: ``update_groups(warmup_lr_init)`` with a
+        warmup, else the optimizer's lr (``initialize=True`` keeps it as ``initial_lr``)."""
+        if self.warmup_t:
+            return [self.warmup_lr_init for _ in self.base_values]
+        return list(self.base_values)
+
     def lrs(self, n, updates_per_epoch=None):
-        """Update k: _get_lr(k) stepping per update, _get_lr(k // updates) per epoch."""
+        """Update k: _get_lr(k) stepping per update, _get_lr(k // updates) per epoch; the
+        first scheduler call comes after update 0 (after epoch 0), which runs at the lr the
+        constructor left."""
         per = updates_per_epoch if self.t_in_epochs else 1
-        return np.array([self._get_lr(k // per) for k in range(n)]).T
+        return np.array(
+            [self.initial_lrs() if k < per else self._get_lr(k // per) for k in range(n)]
+        ).T
 
 
 KWARGS = st.fixed_dictionaries(
     {"t_initial": st.integers(1, 30)},
     optional={
         "lr_min": st.sampled_from([0.0, 1e-5]) | st.floats(0.0, 0.05),
-        "cycle_mul": st.sampled_from([1.0, 2.0, 3.0, 1.5]) | st.floats(1.1, 3.0),
+        "cycle_mul": st.sampled_from([1.0, 2.0, 3.0, 1.5, 2.5, 1.25, 3.5]) | st.floats(1.1, 3.0),
         "cycle_decay": st.sampled_from([1.0, 0.5, 0.1]) | st.floats(0.05, 1.0),
         "cycle_limit": st.integers(0, 8),
         "warmup_t": st.integers(0, 12),
         "warmup_lr_init": st.sampled_from([0.0, 1e-5]) | st.floats(0.0, 0.2),
         "warmup_prefix": st.booleans(),
-        "k_decay": st.sampled_from([1.0, 2.0, 0.5]),
+        "k_decay": st.sampled_from([1.0, 2.0, 0.5]) | st.floats(0.1, 3.0),
     },
 )
 BASES = st.sampled_from([(0.1,), (0.1, 0.02), (1.0,)])
@@ -110,6 +121,35 @@ def test_cosine_matches_timm_get_lr(kw, bases, upe, per_epoch):
     recipe = from_timm(lr=lr, t_in_epochs=per_epoch, updates_per_epoch=upe, **kw)
     got = np.atleast_2d(recipe.lr(np.arange(n)))
     assert_lr(got, ref_sched.lrs(n, upe), F64, str(kw))
+
+
+@pytest.mark.parametrize(("t_initial", "steps"), [(4, [39]), (32, [312, 812])])
+def test_fractional_power_at_a_float_restart_is_not_nan(t_initial, steps):
+    """timm's cycle position at these restarts is exactly 0 in its order of operations; the
+    port's float start can lie a rounding error after the step (about -3e-16), which a
+    fractional k_decay must not turn into NaN."""
+    kw = {"t_initial": t_initial, "cycle_mul": 2.5, "cycle_limit": 5, "k_decay": 0.5}
+    recipe = from_timm(lr=1.0, t_in_epochs=False, **kw)
+    ref = TimmCosine([1.0], t_in_epochs=False, **kw)
+    for step in steps:
+        assert recipe.lr(step) == 1.0 == ref._get_lr(step)[0]
+    n = steps[-1] + 50
+    got = recipe.lr(np.arange(n))
+    assert not np.isnan(got).any()
+    assert_lr(got, ref.lrs(n)[0], F64)
+
+
+@pytest.mark.parametrize("per_epoch", [False, True])
+def test_cycle_limit_0_runs_update_0_at_the_optimizers_lr(per_epoch):
+    """No scheduler step precedes update 0 (all of epoch 0 per epoch): the lr there is what
+    the constructor left, the optimizer's lr without a warmup; lr_min from the first step."""
+    kw = {"t_initial": 10, "cycle_limit": 0, "lr_min": 1e-4, "t_in_epochs": per_epoch}
+    got = from_timm(lr=0.1, updates_per_epoch=3, **kw).lr(np.arange(8))
+    first = 3 if per_epoch else 1
+    assert (got[:first] == 0.1).all() and (got[first:] == 1e-4).all()
+    assert_lr(got, TimmCosine([0.1], **kw).lrs(8, 3)[0], F64)
+    warm = from_timm(lr=0.1, updates_per_epoch=3, warmup_t=2, warmup_lr_init=0.01, **kw)
+    assert warm.lr(0) == 0.01
 
 
 def test_the_log_cycle_index_quirk_is_reproduced_and_can_be_turned_off():

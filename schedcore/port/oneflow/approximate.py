@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .kernels import FLOAT32_EXACT, SAME, Approx, Const, Leaf, NotLowerable, Ramp
+from .kernels import FLOAT32_EXACT, SAME, Approx, Const, Leaf, NotLowerable, Ramp, plural
 from .pieces import Piece, Pieces
 
 MAX_SEGMENTS = 2_000
@@ -61,7 +61,7 @@ def approximate(
         raise NotLowerable(
             origin.path,
             origin.node_type,
-            f"{reason}; approximating it spans {hi - lo} steps, beyond the "
+            f"{reason}; approximating it spans {plural(hi - lo, 'step')}, beyond the "
             f"{MAX_VERIFIED} this adapter verifies step by step",
             hint=False,
         )

@@ -66,6 +66,11 @@ SAME = 1e-12
 """Relative difference under which two anchors are the same value."""
 
 
+def plural(count: float, word: str) -> str:
+    """``1 step``, ``2 steps``, ``0.5 cycles``: a count and its noun, agreeing."""
+    return f"{count:g} {word}" if count == 1 else f"{count:g} {word}s"
+
+
 class NotLowerable(ValueError):
     """A schedule node has no exact equivalent among OneFlow's Graph-mode schedulers.
 

@@ -14,16 +14,19 @@ framework-free: the OneFlow adapter (``schedcore_oneflow.graph``) constructs its
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import sys
 from collections.abc import Iterable
 from typing import Any
+
+import numpy as np
 
 from ...groups.resolve import DEFAULT_SCHEDULE
 from ...recipes import Recipe
 from ...schedules.node import Schedule, from_dict
 from ..native import Abs, Native
-from .approximate import Approximation, approximate
-from .kernels import FOREVER, SAME, Approx, Const, NotLowerable, Ramp
+from .approximate import MAX_VERIFIED, Approximation, approximate, greedy_segments
+from .kernels import FOREVER, SAME, Approx, Const, Leaf, NotLowerable, Origin, Ramp, Source, plural
 from .pieces import Piece, Pieces, merge
 from .rules import APPROXIMATED, Context, node_pieces
 
@@ -168,7 +171,8 @@ class GraphPlan:
             last = "inf" if a.last is None else str(a.last)
             lines.append(
                 f"  approximated {a.path} ({a.node_type}) on [{a.first}, {last}) with "
-                f"{a.segments} LinearLR segment(s), max relative error {a.max_error:.3g} "
+                f"{plural(a.segments, 'LinearLR segment')}, max relative error "
+                f"{a.max_error:.3g} "
                 f"(tolerance {self.tolerance:g}): {a.reason}"
             )
         return "\n".join(lines)
@@ -192,18 +196,98 @@ def _holding(schedule: Schedule) -> Schedule:
     return schedule if swapped == data else from_dict(swapped)
 
 
-def plan(schedule: Schedule, tolerance: float | None = None, path: str = "schedule") -> GraphPlan:
+def plan(
+    schedule: Schedule,
+    tolerance: float | None = None,
+    path: str = "schedule",
+    horizon: int | None = None,
+) -> GraphPlan:
     """Plan ``schedule`` as OneFlow's Graph-mode schedulers.
 
     Raises :class:`NotLowerable` (naming the node and its ``path``) for a node without an
     exact equivalent, unless ``tolerance`` (a relative error, e.g. ``1e-3``) is given: then
     such nodes are approximated by LinearLR segments whose error, checked at every step,
-    is at most ``tolerance``.
+    is at most ``tolerance``. With a finite ``horizon`` (the recipe's training steps) a
+    tolerance always succeeds: where node by node planning still fails (a node that never
+    becomes constant, a ramp above the base lr an anchored scheduler fixes), the whole
+    schedule becomes the fewest LinearLR segments the greedy cut finds within the tolerance
+    on steps ``[0, horizon]``, holding its value at ``horizon`` after it. A refusal offers
+    ``tolerance=`` only where a tolerance would succeed.
     """
     if tolerance is not None and not (isinstance(tolerance, (int, float)) and 0 < tolerance < 1):
         raise ValueError(f"tolerance must be a relative error in (0, 1), got {tolerance!r}")
-    ctx = Context(tolerance)
     schedule = _holding(schedule)
+    try:
+        return _plan(schedule, tolerance, path)
+    except NotLowerable as err:
+        if tolerance is not None and horizon is not None:
+            return _over_horizon(schedule, tolerance, path, horizon, err)
+        if tolerance is not None:
+            raise
+        works = horizon is not None and _horizon_fits(horizon)
+        if not works:
+            try:
+                _plan(schedule, 0.5, path)  # is the refusal one a tolerance lifts?
+                works = True
+            except NotLowerable:
+                works = False
+        raise NotLowerable(err.path, err.node_type, err.reason, hint=works) from None
+
+
+def _horizon_fits(horizon: int) -> bool:
+    return 0 < horizon <= MAX_VERIFIED
+
+
+def _over_horizon(
+    schedule: Schedule, tolerance: float, path: str, horizon: int, err: NotLowerable
+) -> GraphPlan:
+    """The whole schedule as LinearLR segments on ``[0, horizon]`` (see :func:`plan`), for a
+    schedule that node by node planning refused (``err``) even with the tolerance."""
+    if not _horizon_fits(horizon):
+        raise NotLowerable(
+            err.path,
+            err.node_type,
+            f"{err.reason}; and approximating the whole schedule over its horizon of "
+            f"{plural(horizon, 'step')} goes beyond the {MAX_VERIFIED} steps this planner "
+            "verifies one by one",
+            hint=False,
+        )
+    origin = Origin(Source(schedule), path, schedule.type_name)
+    values = schedule(np.arange(horizon + 1, dtype=np.int64))
+    top = float(values.max())
+    if top > 0 and not top >= sys.float_info.min:
+        raise NotLowerable(
+            path, schedule.type_name, f"it peaks at {top:g} x the lr (a subnormal float64)",
+            hint=False,
+        )  # fmt: skip
+    anchor = top if top > 0 else 1.0
+    cuts, worst = greedy_segments(values, tolerance)
+    pieces: Pieces = []
+    for a, b in itertools.pairwise(cuts):
+        first, last = float(values[a]), float(values[b])
+        leaf: Leaf = (
+            Const(origin, value=first)
+            if first == last
+            else Ramp(origin, first=first, last=last, steps=b - a)
+        )
+        pieces.append(Piece(a, leaf, a))
+    pieces.append(Piece(horizon, Const(origin, value=float(values[-1])), horizon))
+    pieces = merge(pieces)
+    segments = len(cuts) - 1
+    reason = f"over the training horizon, as {err.path} ({err.node_type}) {err.reason}"
+    record = Approximation(path, schedule.type_name, reason, 0, horizon, segments, worst)
+    text = (
+        f"{APPROXIMATED}the whole schedule on [0, {horizon}] by "
+        f"{plural(segments, 'LinearLR segment')}, max relative error {worst:.3g}: node by "
+        f"node, {err.path} ({err.node_type}) {err.reason}"
+    )
+    schedulers = tuple(_scheduler(p, pieces, i, anchor) for i, p in enumerate(pieces))
+    return GraphPlan(schedulers, anchor, (record,), ((path, schedule.type_name, text),), tolerance)
+
+
+def _plan(schedule: Schedule, tolerance: float | None, path: str) -> GraphPlan:
+    """Node by node: each node's rule, the base lr, approximations where allowed."""
+    ctx = Context(tolerance)
     pieces = merge(node_pieces(schedule, path, ctx))
     unlowered = [p.leaf for p in pieces if isinstance(p.leaf, Approx)]
     if tolerance is None and unlowered:
@@ -224,27 +308,35 @@ def plan_schedules(
     """The plan of each named recipe schedule (``"default"`` is ``recipe.schedule``; all of
     them when ``names`` is None), errors naming ``schedule`` or ``schedules.<name>``."""
     names = [DEFAULT_SCHEDULE, *recipe.schedules] if names is None else names
+    horizon = recipe.training.steps if recipe.training is not None else None
     out = {}
     for name in names:
         path = "schedule" if name == DEFAULT_SCHEDULE else f"schedules.{name}"
-        out[name] = plan(recipe.schedule_named(name), tolerance, path)
+        out[name] = plan(recipe.schedule_named(name), tolerance, path, horizon)
     return out
 
 
 def explain(recipe: Recipe, tolerance: float | None = None) -> str:
     """What each node of each recipe schedule becomes in OneFlow's nn.Graph; for a bound
-    recipe (``recipe.bind(table)``), which named groups follow each schedule."""
+    recipe (``recipe.bind(table)``), which named groups follow each schedule, and only the
+    schedules some group follows are planned (as :func:`graph_optimizers` plans them)."""
     followers: dict[str, list[str]] = {}
+    names = [DEFAULT_SCHEDULE, *recipe.schedules]
     if recipe.resolution is not None:
         for g in recipe.resolution.groups:
             followers.setdefault(g.schedule, []).append(g.name)
+    used_names = names if recipe.resolution is None else [n for n in names if n in followers]
+    plans = plan_schedules(recipe, used_names, tolerance)
     lines = []
-    for name, found in plan_schedules(recipe, None, tolerance).items():
+    for name in names:
+        if name not in plans:
+            lines.append(f"schedule {name!r} (no group follows it: not planned)")
+            continue
+        found = plans[name]
         state = "exact" if found.exact else f"approximated, max error {found.max_error:.3g}"
         used = ""
         if recipe.resolution is not None:
-            groups = followers.get(name)
-            used = f", groups {', '.join(groups)}" if groups else ", no group"
+            used = f", groups {', '.join(followers[name])}"
         lines.append(f"schedule {name!r} ({state}{used}):")
         lines.append(found.explain())
     return "\n".join(lines)
@@ -260,6 +352,7 @@ def _resolve(pieces: Pieces, ctx: Context) -> tuple[Pieces, float, list[Approxim
     ends = [p.start for p in pieces[1:]] + [None]
     anchored = [i for i, p in enumerate(pieces) if p.leaf.anchored]
     anchor: float | None = None
+    fixer = None  # the anchored leaf whose start fixes the base lr
     if anchored:
         # an unbounded scheduler that never settles cannot be approximated: it decides
         fixed = [
@@ -269,7 +362,8 @@ def _resolve(pieces: Pieces, ctx: Context) -> tuple[Pieces, float, list[Approxim
         ]
         # else the largest start: the others, approximated, must stay below it
         decider = fixed[0] if fixed else max(anchored, key=lambda i: pieces[i].leaf.start)
-        anchor = pieces[decider].leaf.start
+        fixer = pieces[decider].leaf
+        anchor = fixer.start
         if not anchor >= sys.float_info.min:  # 0, or a subnormal whose ratios overflow
             leaf = pieces[decider].leaf
             raise NotLowerable(
@@ -314,12 +408,22 @@ def _resolve(pieces: Pieces, ctx: Context) -> tuple[Pieces, float, list[Approxim
     for p in out:
         leaf = p.leaf
         if isinstance(leaf, Ramp) and leaf.top() > anchor * (1 + SAME):
+            if fixer is None:
+                raise NotLowerable(
+                    leaf.origin.path,
+                    leaf.origin.node_type,
+                    f"its LinearLR reaches {leaf.top():g} x the lr, above the optimizer's base "
+                    f"lr ({anchor:g} x the lr); LinearLR factors must be in [0, 1]",
+                    hint=False,
+                )
+            # the cause is the anchored scheduler that fixes the base lr below the ramp
             raise NotLowerable(
-                leaf.origin.path,
-                leaf.origin.node_type,
-                f"its LinearLR reaches {leaf.top():g} x the lr, above the optimizer's base lr "
-                f"({anchor:g} x the lr, where the anchored schedulers start); LinearLR factors "
-                "must be in [0, 1]",
+                fixer.origin.path,
+                fixer.origin.node_type,
+                f"its {fixer.kind} starts at the optimizer's base lr, so it fixes that at "
+                f"{anchor:g} x the lr; but {leaf.origin.path} ({leaf.origin.node_type}) then "
+                f"ramps with LinearLR to {leaf.top():g} x the lr, above it, and LinearLR "
+                "factors must be in [0, 1]",
                 hint=False,
             )
     return out, anchor, approximations

@@ -40,6 +40,7 @@ from .kernels import (
     Source,
     StepDecay,
     WarmRestarts,
+    plural,
 )
 from .pieces import Piece, Pieces, clip, merge, moved, single_const
 
@@ -155,7 +156,7 @@ def _ramp(node: Schedule, path: str, first: float, last: float, steps: int, shif
         raise _fail(
             node,
             path,
-            f"ramps over {steps} steps; Graph-mode LinearLR converts steps to "
+            f"ramps over {plural(steps, 'step')}; Graph-mode LinearLR converts steps to "
             "float32, exact up to 2**24 steps",
         )
     return Ramp(_origin(node, path, shift), first=first, last=last, steps=steps)
@@ -178,7 +179,9 @@ def _constant(node, path, ctx):
 )
 def _linear(node, path, ctx):
     _periodic(node, path)
-    ctx.note(path, node, f"LinearLR {node.start:g} -> {node.end:g} over {node.steps} steps")
+    ctx.note(
+        path, node, f"LinearLR {node.start:g} -> {node.end:g} over {plural(node.steps, 'step')}"
+    )
     # LinearLR holds its end value: the core's (start + (end - start) * 1 may round off end)
     return _one(_ramp(node, path, node.start, node(node.steps), node.steps))
 
@@ -218,15 +221,18 @@ def _cosine(node, path, ctx):
                 "rises from 0; OneFlow's cosine schedulers start at the "
                 "optimizer's base lr, which cannot be 0",
             )
-        ctx.note(path, node, f"CosineDecayLR over {node.steps} steps (alpha = end / start)")
+        ctx.note(
+            path, node, f"CosineDecayLR over {plural(node.steps, 'step')} (alpha = end / start)"
+        )
         return _one(CosineDecay(origin, first=node.start, last=node.end, steps=node.steps))
     half = fractions.Fraction(node.steps) / (2 * fractions.Fraction(node.cycles))
     if half.denominator != 1:
         raise _fail(
             node,
             path,
-            f"{node.cycles:g} cycles over {node.steps} steps give a half-period of "
-            f"{float(half):g} steps; CosineAnnealingLR needs a whole number",
+            f"{plural(node.cycles, 'cycle')} over {plural(node.steps, 'step')} give a "
+            f"half-period of "
+            f"{plural(float(half), 'step')}; CosineAnnealingLR needs a whole number",
         )
     if node.start < node.end:
         raise _fail(
@@ -256,8 +262,9 @@ def _cosine_restarts(node: Schedule, path: str, ctx: Context) -> Pieces:
         raise _fail(
             node,
             path,
-            f"restarts every {float(length):g} steps ({node.cycles:g} cycles over "
-            f"{node.steps} steps); CosineAnnealingWarmRestarts restarts every whole T_0 steps",
+            f"restarts every {plural(float(length), 'step')} ({plural(node.cycles, 'cycle')} "
+            f"over {plural(node.steps, 'step')}); CosineAnnealingWarmRestarts restarts every "
+            "whole T_0 steps",
         )
     period = int(length)
     descents = -(-node.steps // period)  # the last one may end part-way, at `steps`
@@ -266,7 +273,7 @@ def _cosine_restarts(node: Schedule, path: str, ctx: Context) -> Pieces:
         raise _fail(
             node,
             path,
-            f"repeats every {node.steps} steps, part-way through a descent of {period} "
+            f"repeats every {plural(node.steps, 'step')}, part-way through a descent of {period} "
             "steps (after = 'periodic'); CosineAnnealingWarmRestarts repeats whole descents",
         )
     if node.start == 0:
@@ -340,7 +347,9 @@ def _polynomial(node, path, ctx):
         cycle=stretch,
     )
     if not stretch:
-        ctx.note(path, node, f"PolynomialLR over {node.steps} steps, power {node.power:g}")
+        ctx.note(
+            path, node, f"PolynomialLR over {plural(node.steps, 'step')}, power {node.power:g}"
+        )
         return _one(leaf)
     # OneFlow's cycle=True is Keras' stretching decay, but for step 0, which it takes as 1
     ctx.note(
@@ -366,7 +375,7 @@ def _geometric(node, path, ctx):
     ctx.note(
         path,
         node,
-        f"ExponentialLR(gamma={gamma:.10g}) for {node.steps} steps, then "
+        f"ExponentialLR(gamma={gamma:.10g}) for {plural(node.steps, 'step')}, then "
         f"ConstantLR at {node.end:g}",
     )
     leaf = Exp(_origin(node, path), first=node.start, gamma=gamma)
@@ -665,7 +674,9 @@ def _shift(node, path, ctx):
         return inner
     if node.offset < 0:
         delay = -node.offset
-        ctx.note(path, node, f"ConstantLR at schedule(0) for {delay} steps, then its schedule")
+        ctx.note(
+            path, node, f"ConstantLR at schedule(0) for {plural(delay, 'step')}, then its schedule"
+        )
         head = Piece(0, _const(node, path, node.schedule(0)), 0)
         return merge([head, *moved(inner, delay)])
     ahead = node.offset
@@ -681,11 +692,11 @@ def _shift(node, path, ctx):
             raise _fail(
                 node,
                 path,
-                f"looks {ahead} steps ahead into {p.leaf.origin.path} "
+                f"looks {plural(ahead, 'step')} ahead into {p.leaf.origin.path} "
                 f"({p.leaf.kind}), which OneFlow cannot start part-way",
             )
         out.append(Piece(start, p.leaf, offset))
-    ctx.note(path, node, f"its schedule's schedulers, {ahead} steps earlier")
+    ctx.note(path, node, f"its schedule's schedulers, {plural(ahead, 'step')} earlier")
     return merge(out)
 
 

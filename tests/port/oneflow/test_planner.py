@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 
 import schedcore as sc
 from schedcore.examples import BERT_RECIPE
 from schedcore.port import oneflow as of
-from strategies import recipes
+from strategies import key_steps, recipes
 
 from .cases import COS, LIN, NOT_LOWERABLE
-from .kernel_model import applied
+from .kernel_model import FLOAT32_ATOL, MODEL_ATOL, MODEL_RTOL, applied
 
 TOLERANCE = 1e-3
 
@@ -119,3 +120,112 @@ def test_a_scheduler_that_looks_back_before_the_clock_is_nested():
     assert [c.kind for c in nested.children] == ["CosineDecayLR", "CosineDecayLR"]
     steps = list(range(60))
     assert applied(plan, steps) == pytest.approx(schedule(steps), rel=1e-9)
+
+
+# -- a finite horizon: every recipe plans within a tolerance ----------------------------------
+EXPONENTIAL_WARMUP = {
+    "lr": 0.1,
+    "training": {"total_steps": 1000},
+    "schedule": {
+        "warmup": 100, "warmup_shape": "exponential", "warmup_start_factor": 0.05,
+        "decay": "linear",
+    },
+}  # fmt: skip
+
+
+def horizon_steps(recipe: sc.Recipe, plan: of.GraphPlan) -> np.ndarray:
+    """Steps in [0, horizon]: the first ones, every plan boundary and its neighbours, the tree's
+    own key steps, and a spread of others."""
+    horizon = recipe.training.steps
+    steps = set(range(min(horizon + 1, 300))) | set(key_steps(recipe.schedule))
+    starts = [s.start for s in plan.schedulers]  # the model scans them all at each step:
+    for start in starts[:: max(len(starts) // 100, 1)]:  # 100 spread over many
+        steps |= {start - 1, start, start + 1}
+    steps |= set(np.linspace(0, horizon, 200).astype(int).tolist())
+    return np.array(sorted(k for k in steps if 0 <= k <= horizon), dtype=np.int64)
+
+
+def check_within(recipe: sc.Recipe, name: str, plan: of.GraphPlan, tolerance: float) -> None:
+    schedule = recipe.schedule_named(name)
+    steps = horizon_steps(recipe, plan)
+    assert plan.max_error <= tolerance
+    np.testing.assert_allclose(
+        applied(plan, steps),
+        schedule(steps),
+        rtol=plan.max_error + MODEL_RTOL,
+        atol=max(MODEL_ATOL * schedule.peak(), FLOAT32_ATOL),
+        err_msg=plan.explain(),
+    )
+
+
+def test_a_ramp_above_an_anchored_base_plans_over_the_horizon():
+    """The exponential warmup (ExponentialLR, anchored) fixes the base lr at 0.05 x the lr,
+    below the linear decay's start: without a tolerance the refusal names the warmup and
+    offers a tolerance (the horizon makes it work); with one, LinearLR segments over the
+    1000 steps, as few as the greedy cut needs, reported in the explanation."""
+    recipe = sc.load(EXPONENTIAL_WARMUP)
+    with pytest.raises(of.NotLowerable) as info:
+        of.plan_schedules(recipe)
+    assert info.value.node_type == "geometric" and "fixes that at 0.05" in str(info.value)
+    assert "schedule.schedule (linear)" in str(info.value)
+    assert str(info.value).endswith("pass tolerance=... to approximate it with LinearLR segments")
+    for tolerance in (1e-2, 1e-3):
+        plan = of.plan_schedules(recipe, tolerance=tolerance)["default"]
+        (record,) = plan.approximations
+        assert (record.first, record.last) == (0, 1000)
+        assert len(plan.schedulers) == record.segments + 1  # and the hold after the horizon
+        assert f"by {record.segments} LinearLR segments" in plan.explain()
+        check_within(recipe, "default", plan, tolerance)
+    # without a horizon no tolerance can lift it: no hint
+    with pytest.raises(of.NotLowerable) as info:
+        of.plan(recipe.schedule)
+    assert "tolerance" not in str(info.value)
+    with pytest.raises(of.NotLowerable):
+        of.plan(recipe.schedule, 1e-2)
+
+
+def test_the_hint_is_offered_only_where_a_tolerance_works():
+    never = sc.from_dict({"type": "inverse_sqrt", "timescale": 10})
+    with pytest.raises(of.NotLowerable) as info:
+        of.plan(sc.from_dict({"type": "cosine", "steps": 25, "exponent": 2.0, "after": "periodic"}))
+    assert "tolerance" not in str(info.value), str(info.value)  # it never becomes constant
+    approximable = sc.from_dict({"type": "onecycle", "steps": 40})
+    with pytest.raises(of.NotLowerable, match=r"pass tolerance=\.\.\."):
+        of.plan(approximable)
+    assert of.plan(approximable, 1e-3).max_error <= 1e-3
+    recipe = sc.load({"lr": 0.1, "training": {"total_steps": 500}, "schedule": never.to_dict()})
+    plan = of.plan_schedules(recipe, tolerance=1e-3)["default"]
+    check_within(recipe, "default", plan, 1e-3)
+
+
+def test_wording_agrees_with_the_count():
+    assert of.kernels.plural(1, "step") == "1 step" and of.kernels.plural(2, "cycle") == "2 cycles"
+    recipe = sc.load({"lr": 0.1, "training": {"total_steps": 3}, "schedule": {
+        "type": "sequence", "phases": [
+            {"schedule": {"type": "constant", "value": 0.5}, "steps": 2},
+            {"schedule": {"type": "inverse_sqrt", "timescale": 1}},
+        ]}})  # fmt: skip
+    text = of.explain(recipe, 0.5)
+    assert "1 LinearLR segments" not in text and "1 steps" not in text
+
+
+def test_explain_plans_only_the_schedules_groups_follow():
+    """A bound recipe's explanation plans what graph_optimizers plans: the schedules its groups
+    follow; one that no group follows is listed, not planned (nor refused)."""
+    recipe = sc.load({
+        "lr": 0.1, "schedule": LIN, "schedules": {"spare": NOT_LOWERABLE["noam"]},
+    }).bind([{"name": "w", "shape": [2, 2]}])  # fmt: skip
+    text = of.explain(recipe)
+    assert "schedule 'spare' (no group follows it: not planned)" in text
+    assert "schedule 'default' (exact, groups" in text
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(case=recipes())
+def test_survey_every_finite_horizon_recipe_plans_within_the_tolerance(case):
+    """The survey: every schedule of a recipe with a training horizon plans with tolerance
+    1e-3 (100% of them), and the kernel model applies values within the plan's bound."""
+    recipe = sc.load(case[0])
+    assume(recipe.training is not None and recipe.training.steps <= 200_000)
+    for name, plan in of.plan_schedules(recipe, tolerance=TOLERANCE).items():
+        check_within(recipe, name, plan, TOLERANCE)
