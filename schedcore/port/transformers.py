@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import SpecError, describe
 from ..recipes import Recipe
+from ..recipes.shortform import TRANSFORMERS_NAMES
 from ..schedules.breakpoints import leading_warmup
 from ..schedules.combinators import Sequence as SequenceNode
 from ..schedules.combinators import Shift, WarmupStableDecay
@@ -25,18 +26,7 @@ from ..schedules.families import Constant, Cosine, InverseSqrt, Linear, OneMinus
 from ..schedules.node import Schedule
 from .common import boolean, choice, integer, known_keys, lr_value, phases, ramp_then, real, recipe
 
-NAMES = (
-    "linear",
-    "cosine",
-    "cosine_with_restarts",
-    "polynomial",
-    "constant",
-    "constant_with_warmup",
-    "inverse_sqrt",
-    "cosine_with_min_lr",
-    "cosine_warmup_with_min_lr",
-    "warmup_stable_decay",
-)
+NAMES = TRANSFORMERS_NAMES
 METRIC_DRIVEN = ("reduce_lr_on_plateau", "greedy")
 
 # scheduler-specific keyword arguments get_scheduler passes on, per name (constant and
