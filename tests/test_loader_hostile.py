@@ -10,7 +10,6 @@ import codecs
 import json
 import math
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -57,12 +56,10 @@ def test_non_utf8_files_are_refused_by_name(tmp_path):
 
 
 def test_files_are_read_with_a_size_cap(tmp_path):
-    start = time.perf_counter()
     with pytest.raises(SpecError, match="larger than 8 MiB"):
         sc.load("/dev/zero")
     with pytest.raises(SpecError, match="larger than 8 MiB"):
         sc.load(Path("/dev/zero"))
-    assert time.perf_counter() - start < 5
     big = tmp_path / "big.toml"
     big.write_bytes(b"# " + b"x" * MAX_DOCUMENT_BYTES + b"\nlr = 0.1\n")
     with pytest.raises(SpecError, match="larger than"):
@@ -232,12 +229,10 @@ def shared_products(levels: int) -> dict:
 
 def test_shared_sub_dicts_cannot_expand_without_bound():
     assert sc.load({**BASE, "schedule": shared_products(10)})  # 2047 nodes: fine
-    start = time.perf_counter()
     with pytest.raises(SpecError, match=f"builds more than {MAX_NODES} schedule nodes"):
         sc.load({**BASE, "schedule": shared_products(15)})  # 32,768 product leaves
     with pytest.raises(SpecError, match=f"more than {MAX_NODES}"):
         sc.load({**BASE, "schedule": shared_products(60)})  # 2**60 leaves
-    assert time.perf_counter() - start < 1.0
     # the budget is per document: the next load starts afresh
     assert sc.load({**BASE, "schedule": shared_products(10)})
 
@@ -262,9 +257,7 @@ def nested_repeats(levels: int, leaf: dict | None = None) -> dict:
 def test_boundaries_of_nested_repeats_are_bounded(leaf):
     for levels in (2, 3, 4, 8, MAX_DEPTH - 1):
         schedule = sc.from_dict(nested_repeats(levels, leaf))
-        start = time.perf_counter()
         found = boundaries(schedule, 2**53)
-        assert time.perf_counter() - start < 1.0
         assert len(found) <= LISTED_LIMIT and found == sorted(set(found))
         assert found[0] <= 5  # the earliest are kept
 
@@ -273,9 +266,7 @@ def test_a_long_sequence_of_repeats_lists_every_phase_start():
     phase = {"schedule": nested_repeats(3, {"type": "cyclic", "low": 0, "high": 1, "up": 2})}
     doc = {"type": "sequence", "phases": [{**phase, "steps": 10**8} for _ in range(1000)]}
     schedule = sc.from_dict(doc)
-    start = time.perf_counter()
     found = boundaries(schedule, 2**53)
-    assert time.perf_counter() - start < 1.0
     assert set(schedule.starts[1:1000]) <= set(found)
 
 
