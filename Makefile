@@ -64,12 +64,13 @@ require_python = v=$$($(1) -c 'import sys; print("%d.%d" % sys.version_info[:2])
 
 # The main venv must be Python 3.11: requirements/main.txt's torch==2.13.0 comes from the local
 # cp311 CPU wheel in /opt/wheels; under another Python, pip would fetch a multi-GB CUDA build.
-$(VENV_STAMP): requirements/main.txt pyproject.toml
+$(VENV_STAMP): requirements/main.txt requirements/main-nodeps.txt pyproject.toml
 	@if [[ ! -x $(VENV)/bin/python ]]; then \
 	  $(call require_python,$(PYTHON),3.11,Run: make PYTHON=/path/to/python3.11 ...); \
 	  echo "$(PYTHON) -m venv $(VENV)"; $(PYTHON) -m venv $(VENV); fi
 	@$(call require_python,$(VENV)/bin/python,3.11,Remove it with 'make clean-venvs'.)
 	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements/main.txt -e .
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) --no-deps -r requirements/main-nodeps.txt
 	touch $@
 
 # oneflow 0.9.0 has wheels for Python <= 3.10 only.

@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> np.ndarray:
     groups = bound.resolution.groups
     print(f"{args.framework}: {RECIPE.name}, {steps} updates; the groups:")
     for g in groups:
-        decay = "optimizer default" if g.weight_decay is None else f"{g.weight_decay:g}"
+        decay = f"{g.applied_weight_decay:g}" + (" (unset)" if g.weight_decay is None else "")
         print(f"  {g.name}: lr {g.lr:g}, weight decay {decay}: {', '.join(g.params)}")
     print("the lr applied per group at each update:")
     print("step" + "".join(f"{g.name:>15}" for g in groups))

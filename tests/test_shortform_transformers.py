@@ -5,13 +5,16 @@ arguments), against transformers' own ``get_scheduler``: the same tree as the im
 from __future__ import annotations
 
 import math
+import types
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import schedcore as sc
 from schedcore import SpecError
-from schedcore.port import from_transformers
+from schedcore.port import from_training_args, from_transformers
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -217,3 +220,57 @@ def test_alias_without_a_horizon_says_what_to_give():
     # a step count needs no horizon where transformers needs none
     r = sc.load({"lr": LR, "schedule": {"lr_scheduler_type": "inverse_sqrt", "warmup_steps": 4}})
     assert r.schedule == from_transformers("inverse_sqrt", lr=LR, num_warmup_steps=4).schedule
+
+
+
+# -- a percentage rounds as HF's Trainer rounds warmup_ratio -------------------------------
+def trainer_warmup(ratio: float, total: int) -> int:
+    """transformers' own ``TrainingArguments.get_warmup_steps`` for a ratio."""
+    args = types.SimpleNamespace(warmup_steps=ratio)
+    return transformers.TrainingArguments.get_warmup_steps(args, total)
+
+
+def short_form_warmup(percent: str, total: int) -> int:
+    recipe = sc.load(
+        {
+            "lr": 1.0,
+            "training": {"total_steps": total},
+            "schedule": {"warmup": percent, "decay": "linear"},
+        }
+    )
+    return recipe.schedule.steps
+
+
+def test_percent_warmup_rounds_as_the_trainer():
+    """7% of 100 steps: 100 * 0.07 is 7.000000000000001 in float, so HF's Trainer (and
+    from_training_args) warm up for 8 steps; the short form too."""
+    assert 100 * 0.07 > 7 and trainer_warmup(0.07, 100) == 8
+    assert short_form_warmup("7%", 100) == 8
+    hf = from_training_args({"learning_rate": 1.0, "warmup_ratio": 0.07, "max_steps": 100})
+    ours = sc.load(
+        {
+            "lr": 1.0,
+            "training": {"total_steps": 100},
+            "schedule": {"warmup": "7%", "decay": "linear"},
+        }
+    )
+    assert hf.lr(7) < 1.0 and hf.lr(8) == 1.0 and ours.lr(7) < 1.0 and ours.lr(8) == 1.0
+    # the same rounding for a percentage in transformers' vocabulary
+    table = {"lr_scheduler_type": "linear", "warmup": "7%"}
+    alias = sc.load({"lr": 1.0, "training": {"total_steps": 100}, "schedule": table})
+    np.testing.assert_array_equal(alias.lr(np.arange(120)), hf.lr(np.arange(120)))
+
+
+PERCENTS = st.integers(1, 99).map(str) | st.builds(
+    "{}.{}".format, st.integers(0, 99), st.integers(0, 999).map(lambda f: f"{f:03d}")
+).filter(lambda p: float(p) > 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(percent=PERCENTS, total=st.integers(2, 5000))
+def test_percent_warmup_equals_the_trainer_for_any_ratio(percent, total):
+    ratio = float(f"{percent}e-2")  # the float a user writes as warmup_ratio
+    warmup = trainer_warmup(ratio, total)
+    if warmup >= total:
+        return  # no steps left to decay: refused (tested with the short form's errors)
+    assert short_form_warmup(f"{percent}%", total) == warmup

@@ -76,13 +76,13 @@ class AdamWarmup(RecipeAdamW):  # type: ignore[misc, valid-type]
             beta_1=beta_1,
             beta_2=beta_2,
             epsilon=1e-7 if epsilon is None else epsilon,
-            weight_decay=decay,
             amsgrad=amsgrad,
             **kwargs,
         )
         self.decay_steps, self.warmup_steps = int(decay_steps), int(warmup_steps)
         self.min_lr, self.initial_lr = float(min_lr), float(learning_rate)
         self.weight_decay_pattern = None if patterns is None else tuple(patterns)
+        self.keras_bert_weight_decay = decay  # applied through the recipe's groups
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -93,7 +93,7 @@ class AdamWarmup(RecipeAdamW):  # type: ignore[misc, valid-type]
             warmup_steps=self.warmup_steps,
             min_lr=self.min_lr,
             learning_rate=self.initial_lr,
-            weight_decay=float(self.weight_decay),
+            weight_decay=self.keras_bert_weight_decay,
             weight_decay_pattern=None
             if self.weight_decay_pattern is None
             else list(self.weight_decay_pattern),

@@ -90,8 +90,9 @@ class RecipeOptimizerMixin:
     parameter table the policy resolves against, from :func:`schedcore_keras.param_table`
     (``schedcore_keras.optimizer(model, recipe)`` passes it); without it, ``build`` makes
     one from the variables' paths, tagging only ``bias`` (no layer types: rules on ``norm``
-    or ``embedding`` tags need the model). Other keyword arguments go to the optimizer;
-    ``weight_decay`` is the default for groups whose policy leaves it unset.
+    or ``embedding`` tags need the model). Other keyword arguments go to the optimizer,
+    except ``weight_decay``: the recipe decides each group's (0.0 where its policy leaves it
+    unset, whatever the Keras optimizer's default), so the option is refused.
     ``learning_rate`` comes from the recipe: ``optimizer.learning_rate`` is the base lr
     times the default schedule; the lr a variable gets is its group's.
     """
@@ -102,6 +103,14 @@ class RecipeOptimizerMixin:
                 "learning_rate: the lr comes from the recipe (its lr and schedule); "
                 f"got learning_rate={describe(kwargs['learning_rate'])}"
             )
+        if kwargs.get("weight_decay") is not None:
+            raise TypeError(
+                f"weight_decay={kwargs['weight_decay']!r}: the recipe decides each group's "
+                "weight decay (0.0 where its policy leaves it unset), in every framework "
+                "alike; set groups.defaults.weight_decay (or a rule's weight_decay) in the "
+                "recipe instead"
+            )
+        kwargs.pop("weight_decay", None)
         recipe = as_recipe(recipe)
         table = _as_table(params)
         if table is not None:
@@ -151,14 +160,9 @@ class RecipeOptimizerMixin:
         resolution = self._recipe.bind(table).resolution
         assert resolution is not None
         index = {name: i for i, g in enumerate(resolution.groups) for name in g.params}
-        default_wd = float(self.weight_decay or 0.0)
         group_of = tuple(index.get(name) for name in names)
         decay = tuple(
-            0.0
-            if g is None
-            else default_wd
-            if resolution.groups[g].weight_decay is None
-            else float(resolution.groups[g].weight_decay)
+            0.0 if g is None else float(resolution.groups[g].applied_weight_decay)
             for g in group_of
         )
         self._plan = Plan(resolution, tuple(names), group_of, decay)
@@ -218,6 +222,7 @@ class RecipeOptimizerMixin:
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()  # type: ignore[misc]
         config.pop("learning_rate", None)
+        config.pop("weight_decay", None)  # the recipe's, per group
         config["recipe"] = self._recipe.to_dict()
         config["params"] = None if self._params is None else self._params.to_data()
         return config
@@ -287,6 +292,7 @@ def optimizer(
     (``sk.optimizer(model, sc.cosine(steps=1000), lr=1e-3)``) or anything
     :func:`schedcore.as_recipe` reads; ``lr`` is the base lr (required with a schedule,
     and it overrides a recipe's). ``kwargs`` go to the optimizer (``beta_1``,
-    ``momentum``, ``weight_decay`` for groups the policy leaves unset, ...)."""
+    ``momentum``, ...); each group's weight decay is the recipe's (0.0 where its policy
+    leaves it unset), and ``weight_decay=`` is refused."""
     recipe = as_recipe(recipe, lr=lr)
     return optimizer_class(base)(recipe=recipe, params=param_table(model), **kwargs)

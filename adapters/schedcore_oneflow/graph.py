@@ -135,9 +135,8 @@ def optimizers_from(
                 "lr": base,
                 "initial_lr": base,
                 "lr_scale": peak / base,
+                "weight_decay": g.applied_weight_decay,
             }
-            if g.weight_decay is not None:
-                group["weight_decay"] = g.weight_decay
             groups.append(group)
         opt = make_optimizer(optimizer, groups, base, kwargs)
         sch = build_scheduler(shape, opt, base)

@@ -27,7 +27,15 @@ def make_optimizer(
     (made with ``model.parameters()`` for its options: momentum, betas, ...) keeps those
     options as its defaults and has its param_groups replaced by ``groups``; refused if it
     has already stepped (its state would be dropped) or with ``kwargs`` (they would be
-    ignored)."""
+    ignored). Every group holds its ``weight_decay`` (the recipe's; 0.0 where the policy
+    leaves it unset): ``weight_decay`` among ``kwargs`` is refused, and an instance's own
+    weight decay applies to no group."""
+    if "weight_decay" in kwargs:
+        raise TypeError(
+            f"weight_decay={kwargs['weight_decay']!r}: the recipe decides each group's weight "
+            "decay (0.0 where its policy leaves it unset), in every framework alike; set "
+            "groups.defaults.weight_decay (or a rule's weight_decay) in the recipe instead"
+        )
     if isinstance(optimizer, type) and issubclass(optimizer, flow.optim.Optimizer):
         if "lr" in kwargs:
             raise TypeError(
@@ -64,8 +72,9 @@ def param_groups(
     Groups come in the resolution's order (rule order, see docs/groups.md). Each group holds
     its ``name`` (from the rules that formed it: ``head``, ``head+no_decay``, ``default``),
     its tensors (``params``) and their names (``param_names``), its **absolute** ``lr``
-    (OneFlow's eager optimizers ignore ``lr_scale``), its ``weight_decay`` (left out when
-    the policy leaves it to the optimizer) and the name of its ``schedule``, which
+    (OneFlow's eager optimizers ignore ``lr_scale``), its ``weight_decay`` (always given:
+    0.0 where the policy leaves it unset, never the optimizer's default) and the name of
+    its ``schedule``, which
     :func:`schedcore_oneflow.scheduler` follows. For ``nn.Graph`` use
     :func:`schedcore_oneflow.graph_optimizers` instead. ``recipe``: see :data:`RecipeLike`;
     ``lr`` sets its base lr.

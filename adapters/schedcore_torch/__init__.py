@@ -14,7 +14,7 @@ from torch import nn
 
 from schedcore import as_recipe
 
-from .groups import groups_from, param_groups, scheduler_recipe
+from .groups import groups_from, param_groups, refuse_weight_decay, scheduler_recipe
 from .lambda_lrs import ScheduleLambda, lambda_lr
 from .lr_scheduler import RecipeLR, scheduler
 from .table import canonical, is_norm, param_table, table_and_tensors
@@ -33,8 +33,10 @@ def build(
     sc.warmup(sc.cosine(steps=900), steps=100), lr=3e-4)``), a recipe dict or a TOML/JSON
     path (see :func:`schedcore.as_recipe`). ``lr`` is the base lr: required with a bare
     schedule, and it overrides a recipe's. ``kwargs`` go to the optimizer (betas, eps,
-    fused, ...); the lr and weight decay of each group come from the recipe.
+    fused, ...); the lr and weight decay of each group come from the recipe (an unset
+    weight decay is 0.0, not the optimizer's default; ``weight_decay=`` is refused).
     """
+    refuse_weight_decay(kwargs)
     recipe = as_recipe(recipe, lr=lr)
     opt = optimizer(param_groups(model, recipe), lr=recipe.base_lr, **kwargs)
     return opt, RecipeLR(opt, recipe)

@@ -21,7 +21,8 @@ def param_groups(model: nn.Module, recipe: Any, lr: float | None = None) -> list
     Groups come in the resolution's order (rule order, see docs/groups.md). Each holds its
     ``name`` (from the rules that formed it: ``head``, ``head+no_decay``, ``default``),
     ``(name, tensor)`` params (torch records ``param_names``), its absolute ``lr``, its
-    ``weight_decay`` (left out when the policy leaves it to the optimizer), ``lr_scale`` (the
+    ``weight_decay`` (always given: 0.0 where the policy leaves it unset, so the
+    optimizer's own default, 0.01 for AdamW, never applies), ``lr_scale`` (the
     lr relative to the recipe's base lr, for tools that read it) and the name of its
     ``schedule``, which :func:`schedcore_torch.scheduler` follows.
     """
@@ -39,6 +40,17 @@ def scheduler_recipe(optimizer: torch.optim.Optimizer, value: Any, what: str = "
     if isinstance(value, Schedule) or (isinstance(value, Mapping) and "type" in value):
         return as_recipe(value, lr=1.0, what=what)  # 1.0: the groups' lrs are the peaks
     return as_recipe(value, what=what)
+
+
+def refuse_weight_decay(kwargs: Mapping[str, Any]) -> None:
+    """A ``weight_decay`` optimizer option would be overridden by every group's (the
+    recipe's, 0.0 where unset): refused rather than ignored."""
+    if "weight_decay" in kwargs:
+        raise TypeError(
+            f"weight_decay={kwargs['weight_decay']!r}: the recipe decides each group's weight "
+            "decay (0.0 where its policy leaves it unset), in every framework alike; set "
+            "groups.defaults.weight_decay (or a rule's weight_decay) in the recipe instead"
+        )
 
 
 def groups_from(resolution: Resolution, tensors: dict[str, nn.Parameter]) -> list[dict[str, Any]]:

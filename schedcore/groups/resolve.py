@@ -22,6 +22,11 @@ from .policy import FACETS, NAME_CONDITIONS, GroupPolicy, How, Rule, Selector
 from .table import Param, ParamTable
 
 DEFAULT_SCHEDULE = "default"
+UNSET_WEIGHT_DECAY = 0.0
+"""The weight decay of a group whose policy leaves it unset (no rule and no
+``groups.defaults.weight_decay`` decides it). Every adapter applies it, whatever its
+optimizer's own default (torch AdamW 0.01, Keras AdamW 0.004, SGD 0): one recipe, one
+decay in every framework."""
 _LOWEST = np.iinfo(np.int64).min
 
 
@@ -32,7 +37,7 @@ class Source(enum.IntEnum):
     DEFAULTS = -2
     """The ``groups.defaults`` table."""
     BASE = -1
-    """Nothing: the base value (base lr, optimizer weight decay, default schedule)."""
+    """Nothing: the base value (base lr, unset weight decay, default schedule)."""
 
 
 def _decided_by_rule(source: np.ndarray) -> np.ndarray:
@@ -71,14 +76,22 @@ class Group:
     schedule: str
     provenance: Mapping[str, tuple[str, ...]]
 
+    @property
+    def applied_weight_decay(self) -> float:
+        """The weight decay every adapter applies to the group: the policy's, or
+        :data:`UNSET_WEIGHT_DECAY` (0.0) where it leaves it unset (``weight_decay`` is
+        None), never the optimizer's own default."""
+        return UNSET_WEIGHT_DECAY if self.weight_decay is None else self.weight_decay
+
     def optimizer_options(self) -> dict[str, object]:
         """The group's options for a torch-style optimizer group: its absolute ``lr``, the
-        ``schedule`` it follows and its ``weight_decay`` (left out when the policy leaves it
-        to the optimizer)."""
-        options: dict[str, object] = {"lr": self.lr, "schedule": self.schedule}
-        if self.weight_decay is not None:
-            options["weight_decay"] = self.weight_decay
-        return options
+        ``schedule`` it follows and its ``weight_decay`` (:attr:`applied_weight_decay`:
+        always given, so the optimizer's own default never applies)."""
+        return {
+            "lr": self.lr,
+            "schedule": self.schedule,
+            "weight_decay": self.applied_weight_decay,
+        }
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -148,7 +161,7 @@ class Resolution:
             return f"{name}: frozen (excluded from the optimizer) by {d.sources['frozen']}"
         layer = "" if d.layer_id is None else f", layer {d.layer_id}"
         decay = f", layer decay <- {d.sources['layer_decay']}" if "layer_decay" in d.sources else ""
-        wd = "optimizer default" if d.weight_decay is None else f"{d.weight_decay:g}"
+        wd = f"{d.weight_decay:g}" if d.weight_decay is not None else "0 (unset)"
         index = self.group_of(name)
         assert index is not None
         return "\n".join(
@@ -165,7 +178,7 @@ class Resolution:
         """A printable table of the groups."""
         rows = [("group", "params", "lr", "x base", "weight_decay", "schedule", "decided by")]
         for g in self.groups:
-            wd = "default" if g.weight_decay is None else f"{g.weight_decay:g}"
+            wd = "0 (unset)" if g.weight_decay is None else f"{g.weight_decay:g}"
             by = "; ".join(f"{k}: {', '.join(v)}" for k, v in g.provenance.items())
             rows.append(
                 (g.name, str(len(g.params)), f"{g.lr:.4g}", f"{g.lr_scale:.6g}", wd, g.schedule, by)
@@ -588,7 +601,7 @@ def _layer_ids(policy: GroupPolicy, names: list[str]) -> np.ndarray:
 @dataclasses.dataclass
 class _Values:
     lr: np.ndarray
-    weight_decay: np.ndarray  # NaN: optimizer default
+    weight_decay: np.ndarray  # NaN: unset (UNSET_WEIGHT_DECAY applies)
     schedule: np.ndarray  # index into schedule names
     frozen: np.ndarray
     decayed: np.ndarray  # layer decay applied

@@ -15,12 +15,26 @@ from typing import Any
 from ..errors import SpecError, describe
 from ..recipes import Recipe
 from ..schedules.breakpoints import leading_warmup
+from ..schedules.combinators import Sequence as SequenceNode
 from ..schedules.cyclic import SGDR
 from ..schedules.families import Constant, Cosine, Exponential, InverseTime, Polynomial
 from ..schedules.node import Schedule
 from ..schedules.piecewise import PiecewiseConstant
-from .common import boolean, integer, known_keys, lr_value, phases, ramp_then, real, recipe
+from .common import (
+    boolean,
+    choice,
+    integer,
+    known_keys,
+    lr_value,
+    phases,
+    ramp_then,
+    real,
+    recipe,
+)
+from .compiled import compiled
 
+ARITHMETIC = ("fit", "eager")
+"""``from_keras(..., arithmetic=)``: what ``model.fit`` applies, or eager arithmetic."""
 CLASSES = (
     "ExponentialDecay",
     "PiecewiseConstantDecay",
@@ -96,10 +110,17 @@ def _class_and_config(source: Any) -> tuple[str, dict[str, Any], str]:
     return name, {**DEFAULTS[name], **config}, path
 
 
-def from_keras(source: Any) -> Recipe:
+def from_keras(source: Any, arithmetic: str = "fit") -> Recipe:
     """The recipe of a Keras 3 schedule object or of its ``serialize()`` dict (or a bare
     ``{"class_name": ..., "config": {...}}``): ``recipe.lr(k) == schedule(k)`` to float32
-    rounding, at every step.
+    rounding, at every step below ``2**24``.
+
+    ``arithmetic`` says which run of the schedule is reproduced: ``"fit"`` (default) what
+    ``model.fit`` on TensorFlow applies, where the compiled train step computes
+    ``step / decay_steps`` as ``step * (1 / decay_steps)`` in float32, so a staircase
+    (ExponentialDecay, InverseTimeDecay) can change one step late or early
+    (``ExponentialDecay(1.0, 55, 0.5, staircase=True)`` applies 1.0 at update 55);
+    ``"eager"`` what calling the schedule eagerly gives, with exact division.
 
     Quirks kept: PiecewiseConstantDecay changes the value one step *after* each boundary;
     PolynomialDecay's ``cycle=True`` stretches the decay to the next multiple of
@@ -107,6 +128,14 @@ def from_keras(source: Any) -> Recipe:
     its ``warmup_steps``, which are ignored without ``warmup_target``; CosineDecayRestarts
     shrinks the span above ``alpha`` by ``m_mul`` per restart.
     """
+    how = choice(arithmetic, "arithmetic", ARITHMETIC)
+    r = _from_keras(source)
+    if how == "eager":
+        return r
+    return recipe(r.base_lr, compiled(r.schedule), r.name)
+
+
+def _from_keras(source: Any) -> Recipe:
     name, c, path = _class_and_config(source)
 
     def arg(key: str) -> Any:
@@ -216,7 +245,7 @@ def to_keras_config(r: Recipe) -> dict[str, Any]:
     builds it."""
     if r.schedules:
         raise SpecError("schedules", "named schedules (per-group curves) have no Keras schedule")
-    lr, s = r.base_lr, r.schedule
+    lr, s = r.base_lr, _as_written(r.schedule)
     name = s.type_name
     if name == "constant":
         return _serialized(
@@ -313,6 +342,16 @@ def to_keras_config(r: Recipe) -> dict[str, Any]:
         "cycling, inverse_time, a half cosine held, warmup of it (linear, prefix), and sgdr "
         "shrinking the range)",
     )
+
+
+def _as_written(s: Schedule) -> Schedule:
+    """The staircase node of ``from_keras(..., arithmetic="fit")``'s compiled sequence (which
+    ``model.fit`` applies when given that node), else ``s``."""
+    if isinstance(s, SequenceNode) and s.phases:
+        first = s.phases[0].schedule
+        if isinstance(first, (Exponential, InverseTime)) and compiled(first) == s:
+            return first
+    return s
 
 
 def _keras_cosine(s: Schedule) -> bool:

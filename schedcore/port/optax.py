@@ -11,6 +11,7 @@ first with a positive one).
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -18,17 +19,20 @@ import numpy as np
 
 from ..errors import SpecError, describe
 from ..recipes import Recipe
-from ..schedules.combinators import Clamp, Phase, Scale, Shift
+from ..schedules.combinators import Clamp, PerEpoch, Phase, Scale, Shift
 from ..schedules.combinators import Sequence as SequenceNode
-from ..schedules.families import Constant, Cosine, Exponential, Linear, Polynomial
-from ..schedules.node import Schedule
+from ..schedules.families import Constant, Cosine, Exponential, Geometric, Linear, Polynomial
+from ..schedules.node import MAX_STEP, Schedule
 from ..schedules.piecewise import PiecewiseConstant, PiecewiseInterpolate
 from .common import boolean, choice, integer, real, recipe
+from .compiled import compiled
 
 Absolute = tuple[float, Schedule]
 """``(base, multiplier)``: the value at step ``k`` is ``base * multiplier(k)``."""
 
 _BIG = 2**62
+ARITHMETIC = ("jit", "eager")
+"""``from_optax(..., arithmetic=)``: what a ``jax.jit`` train step applies, or eager."""
 
 
 def _absolute(values: Sequence[float], make: Callable[[float], Schedule]) -> Absolute:
@@ -130,10 +134,7 @@ def exponential_decay(
     if n <= 0 or rate == 0:  # optax: a constant init_value (no clipping)
         return constant_schedule(init)
     if rate > 1:
-        raise SpecError(
-            "decay_rate",
-            f"is {rate:g} > 1: a growing exponential has no schedcore node; accepted: [0, 1]",
-        )
+        return _growth(init, n, rate, begin, stair, end)
     if init == 0:
         return constant_schedule(max(0.0, end) if end is not None and rate < 1 else 0.0)
 
@@ -146,6 +147,41 @@ def exponential_decay(
         return Clamp(schedule=node, max=end / b)
 
     return init, make(init)
+
+
+def _growth(init: float, n: int, rate: float, begin: int, stair: bool, end: float | None):
+    """optax's ``exponential_decay`` with ``decay_rate > 1``: ``init * rate ** p`` capped
+    by ``end_value`` (``min``). The growth reaches the cap after ``m`` periods of ``n``
+    steps, ``init * rate ** m >= end``: a geometric ramp over ``m * n`` steps
+    (``rate ** (k / n)``; under :class:`PerEpoch` of ``n``, ``rate ** floor(k / n)``), then
+    held and clamped at the cap. Without a cap the value grows without bound (optax
+    overflows to inf): refused."""
+    if end is None:
+        raise SpecError(
+            "end_value",
+            f"is needed with decay_rate {rate:g} > 1: without it the value grows without "
+            "bound (optax overflows to inf)",
+        )
+    if init == 0 or end <= init:  # min(init * rate ** p, end) is end from step 0 on
+        return constant_schedule(min(init, end))
+    m = max(1, math.ceil(math.log(end / init) / math.log(rate)))
+    while init * rate ** (m - 1) >= end:  # the log's rounding: the fewest periods
+        m -= 1
+    while init * rate**m < end:
+        m += 1
+    if m * n > MAX_STEP:
+        raise SpecError(
+            "decay_rate",
+            f"{rate:g} reaches end_value only after {m * n} steps, past 2**53",
+        )
+    if stair:
+        ramp: Schedule = PerEpoch(
+            schedule=Geometric(steps=m, start=init / end, end=init * rate**m / end),
+            steps_per_epoch=n,
+        )
+    else:
+        ramp = Geometric(steps=m * n, start=init / end, end=init * rate**m / end)
+    return end, Clamp(schedule=_shift(ramp, begin), max=1.0)
 
 
 def cosine_decay_schedule(
@@ -402,9 +438,15 @@ def _call(name: Any, kwargs: Any, path: str = "") -> Absolute:
         raise err.within(path) from None
 
 
-def from_optax(builder: str, **kwargs: Any) -> Recipe:
+def from_optax(builder: str, arithmetic: str = "jit", **kwargs: Any) -> Recipe:
     """The recipe of ``optax.<builder>(**kwargs)``: ``recipe.lr(k) == schedule(k)`` to
-    float32 rounding at every step.
+    float32 rounding at every step below ``2**24``.
+
+    ``arithmetic`` says which run is reproduced: ``"jit"`` (default) what a ``jax.jit``
+    train step applies, where ``count / transition_steps`` is compiled to ``count * (1 /
+    transition_steps)`` in float32, so a staircase exponential_decay can change one step
+    late or early (``exponential_decay(1.0, 55, 0.5, staircase=True)`` applies 1.0 at
+    update 55); ``"eager"`` the schedule called outside ``jit``, with exact division.
 
     Builders: constant_schedule, polynomial_schedule, linear_schedule,
     warmup_constant_schedule, piecewise_constant_schedule, exponential_decay (with
@@ -425,6 +467,7 @@ def from_optax(builder: str, **kwargs: Any) -> Recipe:
     <= 0`` is a constant; the onecycle builders' ``int(pct * steps)`` boundaries (and a
     boundary that collides with another, which overwrites it).
     """
+    how = choice(arithmetic, "arithmetic", ARITHMETIC)
     base, node = _call(builder, kwargs)
     name = builder if isinstance(builder, str) else "schedule"
-    return recipe(base, node, f"optax {name}")
+    return recipe(base, compiled(node) if how == "jit" else node, f"optax {name}")

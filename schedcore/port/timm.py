@@ -1,32 +1,57 @@
-"""timm: ``CosineLRScheduler`` (and ``create_scheduler_v2(sched='cosine', ...)``) arguments.
+"""timm: its schedulers' arguments, or ``create_scheduler_v2(**scheduler_kwargs(args))``.
 
-timm cannot be installed beside this project's torch; the mapping follows
-``CosineLRScheduler._get_lr`` (timm 1.0, recorded in the anchors)::
+Checked against timm 1.0.31 (``timm/scheduler/*.py``). Every scheduler computes
+``_get_lr(t)`` in Python float64 (noise aside); the warmup, where there is one, is
+``warmup_lr_init + t * (base - warmup_lr_init) / warmup_t`` for ``t < warmup_t``, and the
+body then sees ``t - warmup_t`` with ``warmup_prefix``, else ``t``. The bodies:
 
-    t <  warmup_t:  warmup_lr_init + t * (base - warmup_lr_init) / warmup_t
-    t >= warmup_t:  t -= warmup_t if warmup_prefix
-                    i = floor(log(1 - t / t_initial * (1 - cycle_mul), cycle_mul))
-                        (t // t_initial when cycle_mul == 1)
-                    lr_min + 0.5 * (base * cycle_decay**i - lr_min)
-                           * (1 + cos(pi * t_curr**k / t_i**k))      while i < cycle_limit
-                    lr_min                                             after
+- ``cosine`` (CosineLRScheduler): cycle ``i = floor(log(1 - t / t_initial * (1 - cycle_mul),
+  cycle_mul))`` (``t // t_initial`` when ``cycle_mul == 1``), then ``lr_min + 0.5 *
+  (base * cycle_decay**i - lr_min) * (1 + cos(pi * t_curr**k / t_i**k))`` while
+  ``i < cycle_limit``, ``lr_min`` after.
+- ``tanh`` (TanhLRScheduler): the same cycles, ``lr_min + 0.5 * (lr_max - lr_min) *
+  (1 - tanh(lb * (1 - r) + ub * r))`` with ``r = t_curr / t_i``; without ``warmup_prefix``
+  its warmup ramps to the curve's value at ``warmup_t``, not to the base lr.
+- ``poly`` (PolyLRScheduler): the same cycles, ``lr_min + (lr_max - lr_min) *
+  (1 - t_curr**k / t_i**k) ** power``.
+- ``step`` (StepLRScheduler): ``base * decay_rate ** (t // decay_t)``; ``constant`` is
+  create_scheduler_v2's StepLRScheduler with ``decay_t=1, decay_rate=1``.
+- ``multistep`` (MultiStepLRScheduler): ``base * decay_rate ** bisect_right(decay_t, t + 1)``
+  (a milestone ``m`` applies from ``t = m - 1``).
+- ``wsd`` (WSDLRScheduler): warmup always a prefix; ``max(base * stable(t_s), lr_min)``
+  until the last ``decay_t`` of ``t_initial`` steps, then ``lr_min + (stable - lr_min) *
+  decay(t_decay / decay_t)``; ``lr_min`` after.
 
 ``t`` is the update count with ``t_in_epochs=False`` (``step_update(num_updates)``), else
 the epoch (``step(epoch)``), so update ``k`` uses ``t = k // updates_per_epoch``. Update 0
 (epoch 0) runs before any step, at the lr the constructor leaves: ``warmup_lr_init`` with a
-warmup, else the optimizer's lr -- ``_get_lr(0)`` except with ``cycle_limit=0``.
+warmup, else the optimizer's lr (which ``_get_lr(0)`` need not be: tanh's curve starts just
+below it, a milestone at 1 applies at ``t = 0``, ``cycle_limit=0`` gives ``lr_min``).
+A param group's ``lr_scale`` (timm's layer-wise lr decay) multiplies every lr timm sets
+for that group.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 from ..errors import SpecError, describe
 from ..recipes import Recipe
-from ..schedules.combinators import PerEpoch
+from ..schedules.combinators import PerEpoch, Product, Repeat, Shift
 from ..schedules.cyclic import SGDR
-from ..schedules.families import Constant, Linear
+from ..schedules.families import (
+    Constant,
+    Cosine,
+    InverseSqrt,
+    Linear,
+    MultiStep,
+    OneMinusSqrt,
+    Polynomial,
+    Step,
+    Tanh,
+)
 from ..schedules.node import Schedule
 from .common import (
     boolean,
@@ -39,27 +64,67 @@ from .common import (
     real,
 )
 
-SCHEDULER_KEYS = {
-    "t_initial": None,
-    "lr_min": 0.0,
-    "cycle_mul": 1.0,
-    "cycle_decay": 1.0,
-    "cycle_limit": 1,
-    "warmup_t": 0,
-    "warmup_lr_init": 0.0,
-    "warmup_prefix": False,
+_COMMON = {
     "t_in_epochs": True,
     "noise_range_t": None,
     "noise_pct": 0.67,
     "noise_std": 1.0,
     "noise_seed": 42,
-    "k_decay": 1.0,
     "initialize": True,
 }
+_WARMUP = {"warmup_t": 0, "warmup_lr_init": 0.0}
+_CYCLES = {"lr_min": 0.0, "cycle_mul": 1.0, "cycle_decay": 1.0, "cycle_limit": 1}
+SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "cosine": (
+        "CosineLRScheduler",
+        {"t_initial": None, **_CYCLES, **_WARMUP, "warmup_prefix": False, "k_decay": 1.0},
+    ),
+    "tanh": (
+        "TanhLRScheduler",
+        {"t_initial": None, "lb": -7.0, "ub": 3.0, **_CYCLES, **_WARMUP, "warmup_prefix": False},
+    ),
+    "poly": (
+        "PolyLRScheduler",
+        {
+            "t_initial": None,
+            "power": 0.5,
+            **_CYCLES,
+            **_WARMUP,
+            "warmup_prefix": False,
+            "k_decay": 1.0,
+        },
+    ),
+    "step": (
+        "StepLRScheduler",
+        {"decay_t": None, "decay_rate": 1.0, **_WARMUP, "warmup_prefix": True},
+    ),
+    "multistep": (
+        "MultiStepLRScheduler",
+        {"decay_t": None, "decay_rate": 1.0, **_WARMUP, "warmup_prefix": True},
+    ),
+    "wsd": (
+        "WSDLRScheduler",
+        {
+            "t_initial": None,
+            "decay_t": None,
+            "lr_min": 0.0,
+            "stable_fn": "constant",
+            "stable_timescale": None,
+            "stable_power": 0.5,
+            "decay_fn": "1-sqrt",
+            "decay_power": 0.5,
+            "decay_ratio": 0.1,
+            **_WARMUP,
+        },
+    ),
+}
+"""timm's scheduler classes by their ``create_scheduler_v2`` name: the class, and its
+arguments with their defaults (besides ``_COMMON``)."""
+
 V2_KEYS = {
     "sched": "cosine",
     "num_epochs": 300,
-    "decay_epochs": 90,
+    "decay_epochs": None,
     "decay_milestones": (90, 180, 270),
     "cooldown_epochs": 0,
     "patience_epochs": 10,
@@ -76,39 +141,254 @@ V2_KEYS = {
     "cycle_decay": 0.1,
     "cycle_limit": 1,
     "k_decay": 1.0,
+    "decay_fn": None,
+    "stable_timescale": None,
     "plateau_mode": "max",
     "step_on_epochs": True,
 }
-V2_ONLY = set(V2_KEYS) - set(SCHEDULER_KEYS)
+"""create_scheduler_v2's arguments (timm 1.0.31), all that ``scheduler_kwargs`` gives."""
+V2_SCHEDS = ("cosine", "tanh", "step", "constant", "multistep", "poly", "wsd", "rsqrt", "none")
+V2_ONLY = set(V2_KEYS) - set(_COMMON).union(*(keys for _, keys in SCHEDULERS.values()))
 RESTARTS = ("timm", "exact")
+CYCLE_PHASES = 64
+"""Most cycles of a decaying tanh or poly schedule spelled out one phase each."""
 
 
-def _v2_to_scheduler(kw: dict[str, Any], updates: int | None) -> dict[str, Any]:
-    """create_scheduler_v2's cosine branch: its arguments as CosineLRScheduler's."""
+def _v2(kw: dict[str, Any], updates: int | None) -> tuple[str, dict[str, Any]]:
+    """create_scheduler_v2: the scheduler it builds, and that scheduler's arguments."""
     known_keys(kw, tuple(V2_KEYS))
-    args = {**V2_KEYS, **kw}
-    choice(args["sched"], "sched", ("cosine",))
-    if args["noise"] is not None:
+    a = {**V2_KEYS, **kw}
+    sched = choice(a["sched"], "sched", V2_SCHEDS)
+    if a["noise"] is not None:
         raise SpecError("noise", "adds random noise to the lr; schedcore reproduces no noise")
-    on_epochs = boolean(args["step_on_epochs"], "step_on_epochs")
-    t_initial, warmup_t = args["num_epochs"], args["warmup_epochs"]
+    on_epochs = boolean(a["step_on_epochs"], "step_on_epochs")
+    decay = a["decay_epochs"]
+    if decay is None:  # timm: the last 20% for wsd / rsqrt, a step every 90 epochs
+        decay = 0.2 if sched in ("wsd", "rsqrt") else 90
+    decay = real(decay, "decay_epochs", 0.0)
+    t_initial, warmup_t, timescale = a["num_epochs"], a["warmup_epochs"], a["stable_timescale"]
+    milestones = a["decay_milestones"]
     if not on_epochs:
         if not updates:
             raise SpecError("updates_per_epoch", "must be positive with step_on_epochs=False")
         t_initial = integer(t_initial, "num_epochs", 1) * updates
         warmup_t = integer(warmup_t, "warmup_epochs") * updates
-    return {
-        "t_initial": t_initial,
-        "lr_min": args["min_lr"],
-        "cycle_mul": args["cycle_mul"],
-        "cycle_decay": args["cycle_decay"],
-        "cycle_limit": args["cycle_limit"],
-        "warmup_t": warmup_t,
-        "warmup_lr_init": args["warmup_lr"],
-        "warmup_prefix": args["warmup_prefix"],
-        "t_in_epochs": on_epochs,
-        "k_decay": args["k_decay"],
+        if not 0 < decay < 1 or sched not in ("wsd", "rsqrt"):
+            decay = decay * updates
+        if timescale is not None:
+            timescale = real(timescale, "stable_timescale", 0.0) * updates
+        milestones = [real(m, "decay_milestones", -math.inf) * updates for m in milestones]
+    warm = {"warmup_t": warmup_t, "warmup_lr_init": a["warmup_lr"]}
+    cycles = {k: a[k] for k in ("cycle_mul", "cycle_decay", "cycle_limit")}
+    common = {"t_in_epochs": on_epochs, **warm}
+    if sched in ("cosine", "tanh", "poly"):
+        args = {"t_initial": t_initial, "lr_min": a["min_lr"], **cycles, **common}
+        args["warmup_prefix"] = a["warmup_prefix"]
+        if sched != "tanh":
+            args["k_decay"] = a["k_decay"]
+        if sched == "poly":
+            args["power"] = a["decay_rate"]  # timm overloads decay_rate as the power
+        return sched, args
+    if sched in ("step", "constant", "multistep"):
+        args = {**common, "warmup_prefix": a["warmup_prefix"], "decay_rate": a["decay_rate"]}
+        if sched == "constant":  # a step schedule that never decays
+            return "step", {**args, "decay_t": 1, "decay_rate": 1.0}
+        return sched, {**args, "decay_t": milestones if sched == "multistep" else decay}
+    if sched == "none":  # no scheduler: the optimizer's lr, lr_scale unapplied
+        return "none", {}
+    # wsd / rsqrt: warmup always a prefix; with warmup_prefix=False the stable and decay
+    # phases fit within num_epochs
+    t_sched = t_initial if boolean(a["warmup_prefix"], "warmup_prefix") else t_initial - warmup_t
+    if 0 < decay < 1:
+        decay = decay * t_sched
+    decay_t = round(decay)
+    if not 0 < decay_t <= t_sched:
+        raise SpecError(
+            "decay_epochs",
+            f"must give 0 < decay <= {t_sched} (epochs{'' if a['warmup_prefix'] else ' - warmup'}"
+            f"), as timm requires; got {decay_t}",
+        )
+    rsqrt = sched == "rsqrt"
+    return "wsd", {
+        **common,
+        "t_initial": t_sched,
+        "decay_t": decay_t,
+        "lr_min": a["min_lr"],
+        "stable_fn": "rsqrt" if rsqrt else "constant",
+        "stable_timescale": timescale,
+        "decay_fn": a["decay_fn"] or ("linear" if rsqrt else "1-sqrt"),
     }
+
+
+def _timm_cycle(t: float, t_initial: int, cycle_mul: float) -> int:
+    """timm's cycle index of ``t``, in its order of operations."""
+    if cycle_mul == 1:
+        return int(t // t_initial)
+    return math.floor(math.log(1 - t / t_initial * (1 - cycle_mul), cycle_mul))
+
+
+def _cycled(curve, a: dict[str, Any], end: float) -> Schedule:
+    """tanh's and poly's restarts: ``curve(peak)`` over each cycle, ``end`` after the last.
+
+    Cycles of a growing length start at fractional steps, where timm evaluates its curves
+    at fractional positions; only cosine (the ``sgdr`` node) has such restarts."""
+    t_initial = integer(a["t_initial"], "t_initial", 1)
+    mul = real(a["cycle_mul"], "cycle_mul", 1.0)
+    decay = real(a["cycle_decay"], "cycle_decay", 0.0, 1.0, open_low=True)
+    limit = integer(a["cycle_limit"], "cycle_limit")
+    if limit == 0:
+        return Constant(end)
+    if mul != 1:
+        if limit > 1 or _timm_cycle(t_initial, t_initial, mul) < 1:
+            raise SpecError(
+                "cycle_mul",
+                f"growing cycles ({mul!r}) are reproduced for cosine only (the sgdr node); "
+                "this scheduler's restarts fall at fractional positions: use cycle_mul=1, or "
+                "cycle_limit=1",
+            )
+        limit = 1  # one cycle: its length is t_initial whatever the growth
+    if limit == 1 or decay == 1.0:
+        body = curve(1.0) if limit == 1 else Repeat(schedule=curve(1.0), period=t_initial)
+        return phases((body, t_initial * limit, "local"), (Constant(end), None, "local"))
+    if limit > CYCLE_PHASES:
+        raise SpecError(
+            "cycle_limit",
+            f"at most {CYCLE_PHASES} decaying cycles are spelled out, got {limit}",
+        )
+    items = [(curve(decay**i), t_initial, "local") for i in range(limit)]
+    return phases(*items, (Constant(end), None, "local"))
+
+
+def _wsd(a: dict[str, Any], base: float) -> Schedule:
+    """WSDLRScheduler past its warmup (``t_s = 0`` at the warmup's end)."""
+    t_initial = integer(a["t_initial"], "t_initial", 1)
+    decay_t = integer(a["decay_t"], "decay_t", 1, t_initial)
+    end = real(a["lr_min"], "lr_min", 0.0) / base
+    stable_fn = choice(a["stable_fn"], "stable_fn", ("constant", "rsqrt", "power"))
+    fn = a["decay_fn"]
+    if callable(fn):
+        raise SpecError("decay_fn", "is a Python callable; schedcore reproduces named decays")
+    fn = choice(fn, "decay_fn", ("linear", "1-sqrt", "cosine", "power", "exp"))
+    if fn == "power":  # 1 - frac ** decay_power: linear and 1-sqrt are nodes
+        power = real(a["decay_power"], "decay_power", 0.0, open_low=True)
+        if power not in (0.5, 1.0):
+            raise SpecError(
+                "decay_power", f"1 - frac ** {power!r} has no node; 0.5 and 1 are reproduced"
+            )
+        fn = "linear" if power == 1.0 else "1-sqrt"
+    if fn == "exp":
+        raise SpecError("decay_fn", "'exp' (a normalized exponential) has no node in schedcore")
+    hold = t_initial - decay_t
+    if stable_fn == "constant":
+        if end >= 1:  # max(base, lr_min) is lr_min, and the decay keeps it
+            return Constant(end)
+        shape = {"linear": Linear, "1-sqrt": OneMinusSqrt, "cosine": Cosine}[fn]
+        return phases(
+            (Constant(1.0), hold, "local"),
+            (shape(steps=decay_t, start=1.0, end=end), decay_t, "local"),
+            (Constant(end), None, "local"),
+        )
+    power = 0.5 if stable_fn == "rsqrt" else real(a["stable_power"], "stable_power", 0.0)
+    timescale = a["stable_timescale"]
+    if timescale is None:
+        timescale = a["warmup_t"]
+    if power != 0.5 or end != 0.0 or not float(timescale).is_integer() or timescale <= 0:
+        raise SpecError(
+            "stable_fn",
+            f"'{stable_fn}' is reproduced as the inverse_sqrt node: power 0.5, lr_min 0 and a "
+            f"positive whole stable_timescale (got power {power!r}, lr_min {a['lr_min']!r}, "
+            f"timescale {timescale!r})",
+        )
+    stable = InverseSqrt(timescale=int(timescale))
+    shape = {"linear": Linear, "1-sqrt": OneMinusSqrt, "cosine": Cosine}[fn]
+    cool = Product(
+        schedules=(Shift(schedule=stable, offset=hold), shape(steps=decay_t, start=1.0, end=0.0))
+    )
+    return phases((stable, hold, "local"), (cool, decay_t, "local"), (Constant(0.0), None, "local"))
+
+
+def _body(kind: str, a: dict[str, Any], base: float, restarts: str) -> Schedule:
+    """The multiplier of ``base`` that ``_get_lr`` gives past the warmup, on the body's
+    clock (``t - warmup_t`` with a warmup prefix, else ``t``)."""
+    if kind == "wsd":
+        return _wsd(a, base)
+    if kind == "step":
+        every = real(a["decay_t"], "decay_t", 0.0, open_low=True)
+        if not every.is_integer():
+            raise SpecError(
+                "decay_t",
+                f"a fractional step length ({every!r}) has no node; it is whole when stepping per "
+                "update (t_in_epochs=False, step_on_epochs=False) with whole updates per decay",
+            )
+        rate = real(a["decay_rate"], "decay_rate", 0.0, 1.0, open_low=True)
+        return Step(every=int(every), gamma=rate)
+    if kind == "multistep":
+        rate = real(a["decay_rate"], "decay_rate", 0.0, open_low=True)
+        given = a["decay_t"]
+        if not isinstance(given, (list, tuple)):
+            raise SpecError("decay_t", f"must be a list of milestones, got {describe(given)}")
+        marks = [integer(m, f"decay_t[{i}]", -(2**53)) for i, m in enumerate(given)]
+        if marks != sorted(marks):
+            raise SpecError("decay_t", f"must be sorted (timm bisects them), got {marks}")
+        if not marks or rate == 1.0:
+            return Constant(1.0)
+        # bisect_right(decay_t, t + 1): milestone m counts from t = m - 1
+        return MultiStep(milestones=tuple(max(m - 1, 0) for m in marks), gamma=rate)
+    end = real(a["lr_min"], "lr_min", 0.0) / base
+    t_initial = integer(a["t_initial"], "t_initial", 1)
+    if kind == "tanh":
+        lb, ub = real(a["lb"], "lb"), real(a["ub"], "ub")
+        if not lb < ub:
+            raise SpecError("ub", f"must be greater than lb = {lb!r}, got {ub!r}")
+        return _cycled(
+            lambda peak: Tanh(steps=t_initial, start=peak, end=end, lb=lb, ub=ub), a, end
+        )
+    k_decay = real(a["k_decay"], "k_decay", 0.0, open_low=True)
+    if kind == "poly":
+        if k_decay != 1.0:
+            raise SpecError("k_decay", f"(1 - p ** {k_decay!r}) ** power has no node; use 1")
+        power = real(a["power"], "power", 0.0)
+        return _cycled(
+            lambda peak: Polynomial(steps=t_initial, start=peak, end=end, power=power), a, end
+        )
+    # cosine
+    cycle_limit = integer(a["cycle_limit"], "cycle_limit")
+    cycle_mul = real(a["cycle_mul"], "cycle_mul", 1.0)
+    if cycle_limit == 0:  # i < 0 never holds
+        return Constant(end)
+    return SGDR(
+        period=t_initial,
+        t_mul=cycle_mul,
+        m_mul=real(a["cycle_decay"], "cycle_decay", 0.0, 1.0, open_low=True),
+        start=1.0,
+        end=end,
+        k_decay=k_decay,
+        cycle_limit=cycle_limit,
+        cycle_index="log" if restarts == "timm" and cycle_mul != 1 else "exact",
+    )
+
+
+def _schedule(kind: str, a: dict[str, Any], base: float, restarts: str) -> Schedule:
+    """The multiplier of ``base`` timm sets at ``t`` (in its own steps, epochs or updates)."""
+    body = _body(kind, a, base, restarts)
+    warmup_t = integer(a["warmup_t"], "warmup_t")
+    init = real(a["warmup_lr_init"], "warmup_lr_init", 0.0) / base
+    prefix = True if kind == "wsd" else boolean(a["warmup_prefix"], "warmup_prefix")
+    node = body
+    if warmup_t:
+        # tanh without a prefix ramps to its curve's value at warmup_t, the others to base
+        top = body(warmup_t) if kind == "tanh" and not prefix else 1.0
+        ramp = Linear(steps=warmup_t, start=init, end=float(top))
+        node = phases((ramp, warmup_t, "local"), (body, None, "local" if prefix else "global"))
+    # t = 0 runs before any step, at the lr the constructor leaves
+    first = init if warmup_t else 1.0
+    if node(0) != first:
+        node = phases((Constant(first), 1, "local"), (node, None, "global"))
+    return node
+
+
+def _per_group(value: Any, name: str) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def from_timm(
@@ -116,86 +396,89 @@ def from_timm(
     lr: float | Sequence[float],
     updates_per_epoch: int | None = None,
     restarts: str = "timm",
+    scheduler: str | None = None,
+    lr_scale: float | Sequence[float] | None = None,
     **kwargs: Any,
 ) -> Recipe:
-    """The recipe of timm's ``CosineLRScheduler(optimizer, **kwargs)`` for an optimizer whose
-    lr is ``lr`` (a list: one per param group, giving a per-group recipe), or of
-    ``create_scheduler_v2(optimizer, sched='cosine', **kwargs)`` when its arguments
-    (``num_epochs``, ``warmup_epochs``, ``min_lr``, ``warmup_lr``, ``step_on_epochs``, ...)
-    are given.
+    """The recipe of a timm scheduler for an optimizer whose param groups have lr ``lr``
+    (a list: one per group, giving a per-group recipe) and, optionally, timm's layer-decay
+    ``lr_scale`` (a list: one per group; a single lr is shared by all the groups then).
 
-    ``recipe.lr(k)`` is the lr timm sets for update ``k``. Per-epoch stepping
-    (``t_in_epochs=True``, timm's default; ``step_on_epochs`` for v2) needs
-    ``updates_per_epoch``: the epoch's value holds for its updates. Noise
-    (``noise_range_t`` / ``noise``) raises SpecError: it is random.
+    ``scheduler`` names the class by its ``create_scheduler_v2`` name: ``'cosine'``
+    (CosineLRScheduler, the default), ``'tanh'``, ``'poly'``, ``'step'``, ``'multistep'`` or
+    ``'wsd'``; ``kwargs`` are the class's arguments. Or pass ``create_scheduler_v2``'s
+    arguments (``sched``, ``num_epochs``, ``warmup_epochs``, ``min_lr``, ``step_on_epochs``,
+    ``decay_fn``, ...: all that ``scheduler_kwargs(args)`` gives): ``sched`` may also be
+    ``'constant'``, ``'rsqrt'`` or ``'none'``.
 
-    ``restarts='timm'`` (default) finds cycles with timm's ``floor(log(...))`` in float64,
-    which puts some restarts a step late (``t_initial=1, cycle_mul=3``: 121 stays at
-    ``lr_min``), as timm does; ``'exact'`` uses exact restarts instead.
+    ``recipe.lr(k)`` is the lr timm sets for update ``k`` (times the group's ``lr_scale``).
+    Per-epoch stepping (``t_in_epochs=True``, timm's default; ``step_on_epochs`` for v2)
+    needs ``updates_per_epoch``: the epoch's value holds for its updates. Noise raises
+    SpecError (it is random), as do the plateau scheduler (it follows a metric) and the
+    shapes without a node (fractional step lengths, poly's ``k_decay``, growing tanh or
+    poly cycles, WSD's ``exp`` decay): each names its argument.
+
+    ``restarts='timm'`` (default) finds cosine cycles with timm's ``floor(log(...))`` in
+    float64, which puts some restarts a step late (``t_initial=1, cycle_mul=3``: 121 stays
+    at ``lr_min``), as timm does; ``'exact'`` uses exact restarts instead.
     """
     restarts = choice(restarts, "restarts", RESTARTS)
     updates = (
         None if updates_per_epoch is None else integer(updates_per_epoch, "updates_per_epoch", 1)
     )
-    if set(kwargs) & V2_ONLY:
-        kwargs = _v2_to_scheduler(kwargs, updates)
-    known_keys(kwargs, tuple(SCHEDULER_KEYS))
-    args = {**SCHEDULER_KEYS, **kwargs}
-    if args["t_initial"] is None:
-        raise SpecError("t_initial", "is required by CosineLRScheduler")
-    if args["noise_range_t"] is not None:
+    if "sched" in kwargs or set(kwargs) & V2_ONLY:
+        if scheduler is not None:
+            raise SpecError("scheduler", "give create_scheduler_v2's sched instead")
+        kind, kwargs = _v2(kwargs, updates)
+    else:
+        kind = choice("cosine" if scheduler is None else scheduler, "scheduler", tuple(SCHEDULERS))
+    lrs = _per_group(lr, "lr")
+    scales = [1.0] if lr_scale is None else _per_group(lr_scale, "lr_scale")
+    if len(lrs) == 1 and len(scales) > 1:
+        lrs = lrs * len(scales)
+    if len(scales) == 1:
+        scales = scales * len(lrs)
+    if len(scales) != len(lrs) or not lrs:
+        raise SpecError(
+            "lr_scale", f"must give one scale per param group ({len(lrs)}), got {len(scales)}"
+        )
+    many = len(lrs) > 1 or isinstance(lr, (list, tuple))
+    bases = [lr_value(v, f"lr[{i}]" if many else "lr") for i, v in enumerate(lrs)]
+    if kind == "none":  # no scheduler touches the groups: their lr, unscaled
+        return group_recipe([(b, Constant(1.0)) for b in bases], "timm (no scheduler)")
+    factors = [
+        real(
+            s,
+            f"lr_scale[{i}]" if lr_scale is not None and len(scales) > 1 else "lr_scale",
+            0.0,
+            open_low=True,
+        )
+        for i, s in enumerate(scales)
+    ]
+    cls, keys = SCHEDULERS[kind]
+    known_keys(kwargs, (*keys, *_COMMON))
+    a = {**_COMMON, **keys, **kwargs}
+    for key in ("t_initial", "decay_t"):
+        if key in keys and a[key] is None:
+            raise SpecError(key, f"is required by {cls}")
+    if a["noise_range_t"] is not None:
         raise SpecError(
             "noise_range_t", "adds random noise to the lr; schedcore reproduces no noise"
         )
-    if not boolean(args["initialize"], "initialize"):
+    if not boolean(a["initialize"], "initialize"):
         raise SpecError("initialize", "must be true: the base lr is the optimizer's lr")
-    t_initial = integer(args["t_initial"], "t_initial", 1)
-    lr_min = real(args["lr_min"], "lr_min", 0.0)
-    cycle_mul = real(args["cycle_mul"], "cycle_mul", 1.0)
-    cycle_decay = real(args["cycle_decay"], "cycle_decay", 0.0, 1.0, open_low=True)
-    cycle_limit = integer(args["cycle_limit"], "cycle_limit")
-    warmup_t = integer(args["warmup_t"], "warmup_t")
-    warmup_init = real(args["warmup_lr_init"], "warmup_lr_init", 0.0)
-    prefix = boolean(args["warmup_prefix"], "warmup_prefix")
-    in_epochs = boolean(args["t_in_epochs"], "t_in_epochs")
-    k_decay = real(args["k_decay"], "k_decay", 0.0, open_low=True)
+    in_epochs = boolean(a["t_in_epochs"], "t_in_epochs")
     if in_epochs and updates is None:
         raise SpecError(
             "updates_per_epoch",
             "is required with t_in_epochs=True (timm steps once per epoch): give the "
             "optimizer updates per epoch, or use t_in_epochs=False",
         )
-    lrs = list(lr) if isinstance(lr, (list, tuple)) else [lr]
     groups = []
-    for i, value in enumerate(lrs):
-        base = lr_value(value, f"lr[{i}]" if isinstance(lr, (list, tuple)) else "lr")
-        if cycle_limit == 0 and not warmup_t:
-            # i < 0 never holds: lr_min, but only from the first scheduler step on; the
-            # constructor leaves the optimizer's lr for update 0 (epoch 0 per epoch)
-            body: Schedule = phases(
-                (Constant(1.0), 1, "local"), (Constant(lr_min / base), None, "local")
-            )
-        elif cycle_limit == 0:  # the warmup sets update 0's lr; lr_min after it
-            body = Constant(lr_min / base)
-        else:
-            body = SGDR(
-                period=t_initial,
-                t_mul=cycle_mul,
-                m_mul=cycle_decay,
-                start=1.0,
-                end=lr_min / base,
-                k_decay=k_decay,
-                cycle_limit=cycle_limit,
-                cycle_index="log" if restarts == "timm" and cycle_mul != 1 else "exact",
-            )
-        node = body
-        if warmup_t:
-            ramp = Linear(steps=warmup_t, start=warmup_init / base, end=1.0)
-            node = phases((ramp, warmup_t, "local"), (body, None, "local" if prefix else "global"))
+    for base, factor in zip(bases, factors, strict=True):
+        node = _schedule(kind, a, base, restarts)
         if in_epochs:
             assert updates is not None
             node = PerEpoch(schedule=node, steps_per_epoch=updates)
-        groups.append((base, node))
-    if not groups:
-        raise SpecError("lr", f"must be a learning rate or a list of them, got {describe(lr)}")
-    return group_recipe(groups, "timm CosineLRScheduler")
+        groups.append((lr_value(base * factor, "lr_scale"), node))
+    return group_recipe(groups, f"timm {cls}")

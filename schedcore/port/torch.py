@@ -17,6 +17,20 @@ closed form and are reproduced: ConstantLR/LinearLR with ``total_iters=0`` keep 
 starting factor for ever (PolynomialLR's stays 1); as a later child of SequentialLR they
 restart from the closed form instead.
 
+**Composites inside composites.** A SequentialLR or ChainedScheduler that is the child
+SequentialLR starts with runs; torch's own SequentialLR steps it once more at
+construction, so a nested SequentialLR's milestones fall one step earlier, and the children
+it starts are stepped (not initialized) at step 0: ExponentialLR, PolynomialLR and
+MultiplicativeLR then apply one more factor there. A composite reached at a later milestone
+makes torch raise (NotImplementedError: it has no closed form to restart from): the recipe
+runs up to that milestone and raises StepRangeError there. ChainedScheduler is the product of
+its multiplicative children; a child that sets the lr from its base lr (LambdaLR,
+CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR) overrides every child before it, so a
+chain that ends with one is that child. MultiplicativeLR is read when its factor is a
+constant that can be read without calling it: a plain function whose code only returns a
+number literal (``lambda epoch: 0.95``), or an object whose class's ``__call__`` only
+returns an attribute held in the instance's ``__dict__`` (``return self.factor``).
+
 **Stepped objects.** Only constructor arguments and ``base_lrs`` are read, never the current
 lr, so a scheduler that has been stepped ``n`` times gives the same recipe as a fresh one
 (``recipe.lr(k)`` for every ``k`` from 0); training resumes at ``recipe.lr(n)``. As a check,
@@ -27,9 +41,12 @@ lr changed by hand, a scheduler built on an already-scheduled optimizer) is an e
 from __future__ import annotations
 
 import bisect
+import dis
 import functools
+import inspect
 import math
 import sys
+import types
 from typing import Any
 
 from ..errors import SpecError, StepRangeError, describe
@@ -41,12 +58,13 @@ from ..schedules.cyclic import SGDR, Cyclic, OneCycle
 from ..schedules.families import Constant, Cosine, Exponential, Linear, MultiStep, Polynomial, Step
 from ..schedules.node import Schedule
 from ..schedules.piecewise import PiecewiseConstant, PiecewiseInterpolate
-from .common import group_recipe, integer, real, until
+from .common import group_recipe, integer, phases, real, until
 from .native import COMPOSITE, Abs, Native
 from .transformers import lambda_schedule
 
 SINGLE = (
     "LambdaLR",
+    "MultiplicativeLR",
     "StepLR",
     "MultiStepLR",
     "ConstantLR",
@@ -61,7 +79,6 @@ SINGLE = (
 
 NO_CLOSED_FORM = {
     "ReduceLROnPlateau": "is driven by a metric; it has no closed form",
-    "MultiplicativeLR": "multiplies by an arbitrary function; it has no closed form",
 }
 MULTIPLICATIVE = (
     "StepLR",
@@ -73,6 +90,8 @@ MULTIPLICATIVE = (
     "CosineAnnealingLR",
 )
 RECURSIVE = (*MULTIPLICATIVE, "MultiplicativeLR")
+ABSOLUTE = ("LambdaLR", "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR")
+"""Schedulers that set the lr from their base lr, ignoring the current one."""
 HF_MODULE = "transformers.optimization"
 
 
@@ -115,9 +134,11 @@ def from_torch(scheduler: Any) -> Recipe:
     Supported: every built-in scheduler with a closed form (StepLR, MultiStepLR,
     ConstantLR, LinearLR, ExponentialLR, PolynomialLR, CosineAnnealingLR,
     CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR, and LambdaLR holding one of
-    transformers' schedule functions), SequentialLR of them, and ChainedScheduler of the
-    multiplicative ones. ReduceLROnPlateau, MultiplicativeLR and LambdaLR with an
-    arbitrary function raise SpecError.
+    transformers' schedule functions, MultiplicativeLR with a constant factor), SequentialLR
+    of them (a nested composite too: see the module docstring), and ChainedScheduler of the
+    multiplicative ones, possibly ending with one that sets the lr absolutely.
+    ReduceLROnPlateau, and LambdaLR or MultiplicativeLR with an arbitrary function raise
+    SpecError.
 
     With one param group the recipe is plain. With several it is bound to one synthetic
     parameter per group (see :func:`schedcore.port.group_recipe`): ``recipe.lr(k)`` has
@@ -162,16 +183,19 @@ def _check_current(scheduler: Any, kind: str, groups: list, entries: list) -> No
             )
 
 
-def _read(s: Any, g: int, path: str, restart: bool) -> tuple[float, Schedule]:
+def _read(
+    s: Any, g: int, path: str, restart: bool, stepped: bool = False
+) -> tuple[float, Schedule]:
     """``(base lr, multiplier schedule)`` of scheduler ``s`` for param group ``g``.
 
     ``restart``: ``s`` is a later child of SequentialLR, restarted at its milestone from its
-    closed form at 0 (not from its recursive initial step)."""
+    closed form at 0 (not from its recursive initial step). ``stepped``: ``s`` starts with a
+    plain ``step()`` at step 0 (a child of a nested composite), not its initial step."""
     kind = _kind(s, path)
     if kind == "SequentialLR":
         return _sequential(s, g, path)
     if kind == "ChainedScheduler":
-        return _chained(s, g, path)
+        return _chained(s, g, path, stepped)
     if kind == "CyclicLR":
         return _cyclic(s, g, path)
     if kind == "OneCycleLR":
@@ -183,10 +207,50 @@ def _read(s: Any, g: int, path: str, restart: bool) -> tuple[float, Schedule]:
             f"is {base!r}; schedcore needs a positive base lr here",
         )
     # a zero base lr (a CyclicLR with base_lr 0 before it, say) keeps the lr at 0
-    return base, _single(kind, s, g, base or 1.0, path, restart)
+    schedule = _single(kind, s, g, base or 1.0, path, restart)
+    if stepped:
+        schedule = _stepped(kind, s, schedule, path)
+    return base, schedule
+
+
+def _stepped(kind: str, s: Any, schedule: Schedule, path: str) -> Schedule:
+    """``schedule`` of a recursive scheduler started by a plain ``step()`` at step 0, which
+    applies one factor more than its initial step where torch's ``get_lr`` does not check
+    for the initial step."""
+    if kind in ("ExponentialLR", "MultiplicativeLR"):
+        rate = schedule(1)  # the constant factor, applied once more at step 0
+        return Scale(schedule=schedule, factor=rate)
+    if kind == "PolynomialLR":
+        total = int(s.total_iters)
+        if total == 0:
+            raise SpecError(
+                f"{path}.total_iters",
+                "is 0: stepped at step 0 by a nested composite, torch's PolynomialLR divides "
+                "by total_iters (ZeroDivisionError)",
+            )
+        first = ((1.0 - 0 / total) / (1.0 - (0 - 1) / total)) ** float(s.power)
+        return Scale(schedule=schedule, factor=first)
+    if kind == "CosineAnnealingLR":
+        raise SpecError(
+            path,
+            "is a CosineAnnealingLR stepped at step 0 by a nested composite: torch's cosine "
+            "recursion then starts from a ratio at step -1, which has no closed form",
+        )
+    return schedule
 
 
 def _single(kind: str, s: Any, g: int, base: float, path: str, restart: bool) -> Schedule:
+    if kind == "MultiplicativeLR":
+        if restart:
+            raise SpecError(
+                path,
+                "is a MultiplicativeLR restarted by SequentialLR at its milestone: torch then "
+                "multiplies the lr the previous scheduler left, which has no closed form here",
+            )
+        factor = _constant_factor(s.lr_lambdas[g], f"{path}.lr_lambdas[{g}]")
+        if factor == 0:
+            return PiecewiseConstant(boundaries=(1,), values=(1.0, 0.0))
+        return Exponential(rate=factor)
     if kind == "LambdaLR":
         return _lambda(s.lr_lambdas[g], f"{path}.lr_lambdas[{g}]")
     if kind == "StepLR":
@@ -261,6 +325,72 @@ def _gamma(value: Any, path: str) -> float:
     if gamma > 1.0:
         raise SpecError(path, f"is {gamma!r} > 1: the lr grows without bound; accepted: [0, 1]")
     return gamma
+
+
+def _raises_at(kind: str, s: Any) -> int | None:
+    """The step at which stepping torch scheduler ``s`` raises, or None (read before it)."""
+    if kind == "ConstantLR" and float(s.factor) == 0 and 0 < int(s.total_iters) <= MAX_STEP:
+        return int(s.total_iters)
+    if kind == "OneCycleLR":
+        return int(s.total_steps) + 1
+    if kind in COMPOSITE:
+        return min(
+            (e for c in s._schedulers if (e := _raises_at(type(c).__name__, c)) is not None),
+            default=None,
+        )
+    return None
+
+
+def _constant_factor(fn: Any, path: str) -> float:
+    """The factor a MultiplicativeLR function returns at every epoch, read from its code
+    without calling it (user code is never run), or SpecError."""
+    value: Any = None
+    try:
+        if isinstance(fn, types.FunctionType):
+            inspect.signature(fn).bind(0)
+            value = _returned(fn, constant=True)
+        else:
+            call = inspect.getattr_static(type(fn), "__call__", None)
+            plain = inspect.getattr_static(type(fn), "__getattribute__") is object.__getattribute__
+            if isinstance(call, types.FunctionType) and plain:
+                inspect.signature(call).bind(fn, 0)
+                name = _returned(call, constant=False)
+                held = getattr(fn, "__dict__", {})
+                descriptor = inspect.getattr_static(type(fn), str(name), None)
+                if name in held and not hasattr(type(descriptor), "__set__"):
+                    value = held[name]
+    except (TypeError, ValueError):
+        value = None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SpecError(
+            path,
+            f"is {describe(fn)}: MultiplicativeLR is read only with a constant factor that can "
+            "be read without running it (a function that returns a number literal, such as "
+            "lambda epoch: 0.95, or an object whose __call__ returns self.<attribute>); an "
+            "arbitrary function has no closed form. Write the schedule as a recipe instead",
+        )
+    return _gamma(value, path)
+
+
+def _returned(fn: types.FunctionType, constant: bool) -> Any:
+    """What ``fn``'s code returns when it is only ``return <literal>`` (``constant``) or
+    ``return <first argument>.<name>`` (the name); None otherwise."""
+    ops = [(i.opname, i.argval) for i in dis.get_instructions(fn) if i.opname != "RESUME"]
+    if constant:
+        if len(ops) == 2 and ops[0][0] == "LOAD_CONST" and ops[1][0] == "RETURN_VALUE":
+            return ops[0][1]
+        if len(ops) == 1 and ops[0][0] == "RETURN_CONST":
+            return ops[0][1]
+        return None
+    first = fn.__code__.co_varnames[0] if fn.__code__.co_argcount else None
+    if (
+        len(ops) == 3
+        and ops[0] == ("LOAD_FAST", first)
+        and ops[1][0] == "LOAD_ATTR"
+        and ops[2][0] == "RETURN_VALUE"
+    ):
+        return ops[1][1]
+    return None
 
 
 def _lambda(fn: Any, path: str) -> Schedule:
@@ -350,7 +480,9 @@ def _onecycle(s: Any, g: int, path: str) -> tuple[float, Schedule]:
     return peak, Sequence(phases=(Phase(node, total), Phase(stop)))
 
 
-def _sequential(s: Any, g: int, path: str) -> tuple[float, Schedule]:
+def _sequential(s: Any, g: int, path: str, nested: bool = False) -> tuple[float, Schedule]:
+    """``nested``: ``s`` is the child an outer SequentialLR starts with, stepped once more
+    at its construction (its clock runs one step ahead of the outer one)."""
     children, milestones = list(s._schedulers), list(s._milestones)
     for i, m in enumerate(milestones):
         integer(m, f"{path}.milestones[{i}]")
@@ -360,29 +492,44 @@ def _sequential(s: Any, g: int, path: str) -> tuple[float, Schedule]:
                 f"is {m} after {milestones[i - 1]}: torch's bisect needs sorted milestones",
             )
     # torch initializes the child bisect_right(milestones, 0) picks; each later child is
-    # restarted at its milestone from its closed form at 0, on its own clock
-    first = bisect.bisect_right(milestones, 0)
-    bounds = [0, *milestones, None]
+    # restarted at its milestone from its closed form at 0, on its own clock. Nested, the
+    # clock is one ahead: milestone m is reached at outer step m - 1, and the child picked
+    # at step 0 is restarted (its milestone is 1) or stepped (not initialized)
+    shift = 1 if nested else 0
+    first = bisect.bisect_right(milestones, shift)
+    stepped = nested and not (first and milestones[first - 1] == 1)
+    bounds = [0, *(max(m - shift, 0) for m in milestones), None]
     entries: list[tuple[float, Schedule, int | None]] = []
     for i, child in enumerate(children):
         where = f"{path}._schedulers[{i}]"
         kind = _kind(child, where)
-        if kind in COMPOSITE:
-            raise SpecError(
-                where,
-                f"is a {kind}: torch's SequentialLR cannot restart a nested composite "
-                "scheduler at its milestone (it has no closed form to restart from)",
-            )
         begin, end = bounds[i], bounds[i + 1]
         length = None if end is None else end - begin
         if i < first or length == 0:
             continue  # never runs
-        base, schedule = _read(child, g, where, restart=i > first)
-        if i == first and kind in RECURSIVE:
+        if kind in COMPOSITE and (nested or i > first):
+            if i == first:
+                raise SpecError(
+                    where,
+                    f"is a {kind} inside a nested composite: schedcore reads composites "
+                    "nested one level deep",
+                )
+            # torch's SequentialLR cannot restart a composite at its milestone: it raises
+            # NotImplementedError there (a composite has no closed form to restart from)
+            entries.append((0.0, _NOT_RESTARTABLE, None))
+            break
+        if kind == "SequentialLR":
+            base, schedule = _sequential(child, g, where, nested=True)
+        else:
+            # a ChainedScheduler started by torch steps its children (it has no initial step)
+            step0 = i == first and (stepped or kind == "ChainedScheduler")
+            restart = i > first or (nested and not stepped)
+            base, schedule = _read(child, g, where, restart, stepped=step0)
+        if i == first and (kind in RECURSIVE or _all_recursive(child, kind)):
             # its recursion starts from the group's initial_lr (which a later OneCycleLR
             # may have overwritten), not from its own base_lrs
             current = _float(s.optimizer.param_groups[g]["initial_lr"])
-            if current != base and kind == "CosineAnnealingLR":
+            if current != base and (kind == "CosineAnnealingLR" or kind in COMPOSITE):
                 raise SpecError(
                     where,
                     f"starts recursively from param_groups[{g}]['initial_lr'] = {current!r}, "
@@ -391,32 +538,65 @@ def _sequential(s: Any, g: int, path: str) -> tuple[float, Schedule]:
                 )
             base = current
         entries.append((base, schedule, length))
+    stop = entries[-1][1] is _NOT_RESTARTABLE
+    if stop:
+        entries.pop()
     base = next((b for b, _, _ in entries if b > 0), 0.0)
-    phases = tuple(
-        Phase(sch if b == base else Scale(schedule=sch, factor=b / base), n)
+    parts = [
+        (sch if b == base else Scale(schedule=sch, factor=b / base), n, "local")
         for b, sch, n in entries
-    )
-    if len(phases) == 1:
-        return base, phases[0].schedule
-    return base, Sequence(phases=phases)
+    ]
+    result = phases(*parts)
+    if stop:
+        last = sum(n for _, n, _ in parts if n) - 1
+        result = until(result, last)
+    return base, result
 
 
-def _chained(s: Any, g: int, path: str) -> tuple[float, Schedule]:
+def _all_recursive(s: Any, kind: str) -> bool:
+    """A ChainedScheduler read as the product of its recursive children."""
+    if kind != "ChainedScheduler":
+        return False
+    kinds = [type(c).__name__ for c in s._schedulers]
+    return all(k in RECURSIVE for k in kinds) and not (len(kinds) > 1 and kinds[-1] in ABSOLUTE)
+
+
+_NOT_RESTARTABLE = Constant(0.0)
+"""Marks a composite child of SequentialLR that torch cannot restart at its milestone."""
+
+
+def _chained(s: Any, g: int, path: str, stepped: bool = False) -> tuple[float, Schedule]:
     children = list(s._schedulers)
+    kinds = [_kind(child, f"{path}._schedulers[{i}]") for i, child in enumerate(children)]
+    if len(children) == 1 and kinds[0] not in COMPOSITE:
+        return _read(children[0], g, f"{path}._schedulers[0]", restart=False, stepped=stepped)
+    if kinds[-1] in ABSOLUTE:
+        # it sets the lr from its own base lr after every other child has stepped; those
+        # still step, and torch raises where one does (ConstantLR with factor 0 divides by
+        # it at total_iters, OneCycleLR past total_steps)
+        where = f"{path}._schedulers[{len(children) - 1}]"
+        base, last = _read(children[-1], g, where, restart=False, stepped=stepped)
+        ends = [_raises_at(type(c).__name__, c) for c in children[:-1]]
+        end = min((e for e in ends if e is not None), default=None)
+        return base, last if end is None else until(last, end - 1)
     factors: list[Schedule] = []
     base = None
     for i, child in enumerate(children):
         where = f"{path}._schedulers[{i}]"
-        kind = _kind(child, where)
-        if kind not in MULTIPLICATIVE or (kind == "CosineAnnealingLR" and child.eta_min != 0):
+        kind = kinds[i]
+        chained = (*MULTIPLICATIVE, "MultiplicativeLR")
+        if kind not in chained or (kind == "CosineAnnealingLR" and child.eta_min != 0):
             raise SpecError(
                 where,
                 f"is a {kind}{' with eta_min != 0' if kind == 'CosineAnnealingLR' else ''}: "
                 "ChainedScheduler is a product only of multiplicative schedulers (StepLR, "
                 "MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR, "
-                "CosineAnnealingLR with eta_min = 0); others set the lr absolutely",
+                "MultiplicativeLR, CosineAnnealingLR with eta_min = 0); a scheduler that sets "
+                "the lr from its base lr (LambdaLR, CosineAnnealingWarmRestarts, CyclicLR, "
+                "OneCycleLR) is read only as the last child, and a floor eta_min mixes into "
+                "the other children's factors (no closed form)",
             )
-        child_base, factor = _read(child, g, where, restart=False)
+        child_base, factor = _read(child, g, where, restart=False, stepped=stepped)
         if base is None:
             base = child_base
         if kind == "CosineAnnealingLR" and len(children) > 1:

@@ -18,13 +18,24 @@ import numpy as np
 
 from ..errors import SpecError, describe
 from ..recipes import Recipe
-from ..recipes.shortform import TRANSFORMERS_NAMES
+from ..recipes.shortform import TRANSFORMERS_NAMES, ratio_steps
 from ..schedules.breakpoints import leading_warmup
 from ..schedules.combinators import Sequence as SequenceNode
 from ..schedules.combinators import Shift, WarmupStableDecay
 from ..schedules.families import Constant, Cosine, InverseSqrt, Linear, OneMinusSqrt, Polynomial
 from ..schedules.node import Schedule
-from .common import boolean, choice, integer, known_keys, lr_value, phases, ramp_then, real, recipe
+from .common import (
+    boolean,
+    choice,
+    integer,
+    known_keys,
+    lr_value,
+    phases,
+    ramp_then,
+    real,
+    recipe,
+    until,
+)
 
 NAMES = TRANSFORMERS_NAMES
 METRIC_DRIVEN = ("reduce_lr_on_plateau", "greedy")
@@ -123,12 +134,14 @@ def lambda_schedule(function: str, kw: Mapping[str, Any], path: str = "") -> Sch
         lr_end = real(arg("lr_end"), f"{path}lr_end", 0.0)
         power = real(arg("power"), f"{path}power", 0.0)
         end = lr_end / lr_init
-        if t == w:
-            raise SpecError(
-                f"{path}num_training_steps",
-                f"must differ from num_warmup_steps ({w}): transformers' polynomial decay "
-                "divides by their difference (ZeroDivisionError at that step)",
-            )
+        if t == w:  # the decay divides by T - W = 0: ZeroDivisionError at step W
+            if w == 0:  # LambdaLR evaluates step 0 when it is made
+                raise SpecError(
+                    f"{path}num_training_steps",
+                    "is 0, as num_warmup_steps: transformers' polynomial decay divides by "
+                    "their difference (ZeroDivisionError when the scheduler is made)",
+                )
+            return until(_warm(Constant(1.0), w), w - 1)  # the warmup, then raise as there
         if t < w:  # past T the value is lr_end / lr_init at once
             return _warm(Constant(end), w)
         decay = Polynomial(steps=t - w, start=1.0, end=end, power=power)
@@ -431,7 +444,7 @@ def warmup_steps(args: Mapping[str, Any], total: int | None) -> int:
     fraction, key = (steps, "warmup_steps") if steps > 0 else (ratio, "warmup_ratio")
     if fraction and total is None:
         raise SpecError(key, f"a ratio ({fraction:g}) needs the number of training steps")
-    return math.ceil((total or 0) * fraction)
+    return ratio_steps(total or 0, fraction)
 
 
 def short_form(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 from typing import Any
 
 from ..errors import SpecError, describe
@@ -75,6 +76,20 @@ TRANSFORMERS_KEYS = (
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
+def ratio_steps(total: int, ratio: float) -> int:
+    """The steps a ratio of a ``total``-step run gives: ``ceil(total * ratio)`` in float, as
+    HF's Trainer rounds ``warmup_ratio`` (``ceil(100 * 0.07)`` is 8: the product is
+    7.000000000000001). The one owner of that rounding: the short form's percentages and
+    :func:`schedcore.port.transformers.warmup_steps` both use it."""
+    return math.ceil(total * ratio)
+
+
+def percent_ratio(text: str) -> float:
+    """The float a percentage such as ``'7%'`` means: the nearest float to the exact decimal
+    ratio (``'7%'`` is ``0.07``, as a user writes ``warmup_ratio = 0.07``)."""
+    return float(Decimal(text).scaleb(-2))
+
+
 def _steps_or_ratio(value: Any, path: str, total: int | None, what: str) -> int:
     if isinstance(value, str):
         match = _PERCENT.match(value)
@@ -82,7 +97,7 @@ def _steps_or_ratio(value: Any, path: str, total: int | None, what: str) -> int:
             raise SpecError(path, f"must be a step count or a percentage like '10%', got {value!r}")
         if total is None:
             raise SpecError(path, f"a percentage needs the training length: {_NEEDS_TOTAL}")
-        return math.ceil(total * float(match.group(1)) / 100)
+        return ratio_steps(total, percent_ratio(match.group(1)))
     if isinstance(value, float) and not value.is_integer():
         raise SpecError(
             path,

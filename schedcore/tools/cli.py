@@ -172,7 +172,7 @@ def _describe(recipe: Recipe, args: argparse.Namespace, total: int) -> str:
     lines = [f"recipe: {recipe.name or source}  (base lr {recipe.base_lr:g}, {shown})"]
     if recipe.resolution is not None:
         for name, g in zip(_names(recipe), recipe.resolution.groups, strict=True):
-            wd = "default" if g.weight_decay is None else f"{g.weight_decay:g}"
+            wd = "0 (unset)" if g.weight_decay is None else f"{g.weight_decay:g}"
             lines.append(
                 f"  {name}: {len(g.params)} params, peak lr {g.lr:g}, "
                 f"weight_decay {wd}, schedule {g.schedule}"
@@ -378,7 +378,7 @@ def groups_table(recipe: Recipe) -> str:
     header = ["group", "params", "lr", "x base", "weight_decay", "schedule"]
     rows = [header + (["layer"] if layered else []) + ["decided by"]]
     for name, g in zip(_names(recipe), resolution.groups, strict=True):
-        wd = "default" if g.weight_decay is None else f"{g.weight_decay:g}"
+        wd = "0 (unset)" if g.weight_decay is None else f"{g.weight_decay:g}"
         row = [name, str(len(g.params)), f"{g.lr:.4g}", f"{g.lr_scale:.4g}", wd, g.schedule]
         if layered:
             ids = sorted({resolution.decisions[p].layer_id for p in g.params} - {None})

@@ -59,10 +59,10 @@ def test_fit_applies_every_group_its_lr_and_schedule(jit_compile):
 
 def test_plan_records_each_variable_group_and_weight_decay():
     model = probe_model(NAMES)
-    opt = sk.optimizer(model, RECIPE, base=keras.optimizers.SGD, weight_decay=0.5)
+    opt = sk.optimizer(model, RECIPE, base=keras.optimizers.AdamW)
     opt.build(model.trainable_variables)
     assert opt.plan.names == ("body.w", "LayerNorm.w", "head.w")
-    assert opt.plan.decay == (0.01, 0.0, 0.01)  # the policy's, not the optimizer's 0.5
+    assert opt.plan.decay == (0.01, 0.0, 0.01)  # the policy's, not AdamW's 0.004
     assert opt.plan.variable_groups == {"body.w": "default", "LayerNorm.w": "no_decay",
                                         "head.w": "head"}  # fmt: skip
     assert sorted(str(opt.plan).splitlines()) == [
@@ -70,11 +70,12 @@ def test_plan_records_each_variable_group_and_weight_decay():
         "head: lr 0.5, weight decay 0.01, schedule head: head.w",
         "no_decay: lr 0.1, weight decay 0, schedule default: LayerNorm.w",
     ]
-    with_default = sk.optimizer(
-        model, {"lr": 0.1, "groups": {"defaults": {}}}, base=keras.optimizers.SGD, weight_decay=0.5
-    )
+    unset = {"lr": 0.1, "groups": {"defaults": {}}}
+    with_default = sk.optimizer(model, unset, base=keras.optimizers.AdamW)
     with_default.build(model.trainable_variables)
-    assert with_default.plan.decay == (0.5, 0.5, 0.5)  # unset by the policy: the optimizer's
+    assert with_default.plan.decay == (0.0, 0.0, 0.0)  # unset by the policy: 0.0, not 0.004
+    with pytest.raises(TypeError, match=r"groups\.defaults\.weight_decay"):
+        sk.optimizer(model, unset, base=keras.optimizers.SGD, weight_decay=0.5)
 
 
 def test_gradient_accumulation_counts_updates_not_micro_batches():

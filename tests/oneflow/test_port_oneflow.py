@@ -14,13 +14,14 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from schedcore import SpecError
+from schedcore import SpecError, StepRangeError
 from schedcore.port import from_oneflow
 
 L = flow.optim.lr_scheduler
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 STEPS = st.integers(1, 12)
 UNIT = st.sampled_from([0.5, 0.1, 1.0]) | st.floats(0.05, 1.0)
+GROWTH = st.sampled_from([1.5, 2.0]) | st.floats(1.0, 3.0)  # OneFlow runs a gamma above 1
 
 
 def optimizer(lrs):
@@ -62,14 +63,14 @@ def single(draw, multiplicative=False):
     ]
     kind = draw(st.sampled_from(kinds))
     if kind == "step":
-        size, gamma = draw(STEPS), draw(UNIT)
+        size, gamma = draw(STEPS), draw(UNIT | GROWTH)
         return kind, lambda o: L.StepLR(o, size, gamma), 4 * size
     if kind == "multistep":
         ms = sorted(set(draw(st.lists(st.integers(0, 20), min_size=1, max_size=4))))
         gamma = draw(UNIT | st.floats(1.0, 2.0))
         return kind, lambda o: L.MultiStepLR(o, ms, gamma), max(ms) + 2
     if kind == "exponential":
-        gamma = draw(UNIT)
+        gamma = draw(UNIT | GROWTH)
         return kind, lambda o: L.ExponentialLR(o, gamma), 10
     if kind == "cosine_decay":
         steps, alpha = draw(st.integers(1, 30)), draw(st.floats(0.0, 1.0))
@@ -89,7 +90,10 @@ def single(draw, multiplicative=False):
             draw(st.floats(0.0, 3.0)),
             draw(st.booleans()),
         )
-        end = 0.0 if multiplicative else draw(st.floats(0.0, 0.01))
+        # None: OneFlow's default end_learning_rate (1e-4)
+        end = 0.0 if multiplicative else draw(st.none() | st.floats(0.0, 0.01))
+        if end is None:
+            return kind, lambda o: L.PolynomialLR(o, steps, power=power, cycle=cycle), steps
         return kind, lambda o: L.PolynomialLR(o, steps, end, power, cycle), steps
     if kind == "constant":
         factor, total = draw(st.floats(0.0, 1.0)), draw(st.integers(0, 12))
@@ -122,7 +126,9 @@ def schedulers(draw):
             return L.WarmupLR(inner(o), factor, iters, method, prefix)
 
         return f"warmup({label})", warm, horizon + iters
-    parts = draw(st.lists(single(multiplicative=True), min_size=2, max_size=3))
+    # the first child starts from the base lr: a floor (eta_min, end_learning_rate) is read there
+    first = draw(single())
+    parts = [first, *draw(st.lists(single(multiplicative=True), min_size=1, max_size=2))]
 
     def chain(o):
         return L.ChainedScheduler([m(o) for _, m, _ in parts])
@@ -144,7 +150,70 @@ def test_every_scheduler_matches_oneflow_eager(case, lrs):
         raise
     recipe = from_oneflow(sched)
     n = 3 * horizon + 5
-    close(recipe.lr(np.arange(n)), oneflow_lrs(sched, opt, n), label, max(lrs))
+    ref = oneflow_lrs(sched, opt, n)
+    got = recipe_lrs(recipe, n)
+    # a growing recipe ends once a growth factor passes its share of the 1e100 bound: with
+    # gamma <= 3 and at most three growing children, not before step 70
+    assert got.shape[1] == n or got.shape[1] >= 70, (label, got.shape[1])
+    close(got, ref[:, : got.shape[1]], label, max(lrs))
+
+
+def recipe_lrs(recipe, n):
+    """``(groups, m)`` lrs of the recipe at steps 0..m-1: ``m = n``, or the first step where
+    it raises StepRangeError (a growth factor past its multiplier bound)."""
+    for k in range(n):
+        try:
+            recipe.lr(k)
+        except StepRangeError:
+            n = k
+            break
+    return np.atleast_2d(recipe.lr(np.arange(n)))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda o: L.ExponentialLR(o, 1.5),
+        lambda o: L.ExponentialLR(o, 1.01),
+        lambda o: L.StepLR(o, 3, 2.0),
+        lambda o: L.SequentialLR(o, [L.LinearLR(o, 0.1, 1.0, 5), L.ExponentialLR(o, 1.2)], [5]),
+    ],
+)
+def test_growth_factor_runs_until_the_largest_multiplier(make):
+    """OneFlow computes ``base * gamma ** step``; the recipe reproduces every step whose
+    multiplier stays at most 1e100 and raises StepRangeError from the first that does not."""
+    opt = optimizer((0.1,))
+    sched = make(opt)
+    recipe = from_oneflow(sched)
+    end = None
+    for k in range(100_000):
+        try:
+            recipe.lr(k)
+        except StepRangeError:
+            end = k
+            break
+    assert end is not None
+    ref = oneflow_lrs(sched, opt, end + 1)[0]
+    close(recipe.lr(np.arange(end)), ref[:end])
+    assert ref[end] / 0.1 > 1e100 >= ref[end - 1] / 0.1  # ends exactly past the bound
+
+
+def test_chained_polynomial_default_end_learning_rate():
+    """PolynomialLR's default end_learning_rate (1e-4) is a floor, not a factor: read as the
+    first child of a ChainedScheduler (which starts it from the base lr)."""
+    opt = optimizer((0.1, 0.03))
+    sched = L.ChainedScheduler([L.PolynomialLR(opt, 10, power=2.0), L.ExponentialLR(opt, 0.9)])
+    recipe = from_oneflow(sched)
+    close(recipe.lr(np.arange(40)), oneflow_lrs(sched, opt, 40))
+
+
+def test_chained_growth_factors_share_the_multiplier_bound():
+    opt = optimizer((0.1,))
+    sched = L.ChainedScheduler([L.ExponentialLR(opt, 3.0), L.StepLR(opt, 2, 2.5)])
+    recipe = from_oneflow(sched)
+    got = recipe_lrs(recipe, 400)
+    assert 50 < got.shape[1] < 400
+    close(got, oneflow_lrs(sched, opt, got.shape[1]))
 
 
 def test_sequential_interval_rescaling_picks_the_clock():
@@ -196,7 +265,10 @@ def test_stepped_and_hand_changed():
             lambda o: L.ChainedScheduler([L.StepLR(o, 2), L.CosineAnnealingLR(o, 5, 0.01)]),
             "scheduler.schedulers[1]",
         ),
-        (lambda o: L.StepLR(o, 2, 1.5), "scheduler.gamma"),
+        (
+            lambda o: L.ChainedScheduler([L.StepLR(o, 2), L.PolynomialLR(o, 5)]),
+            "scheduler.schedulers[1]",
+        ),
     ],
 )
 def test_refusals(make, path):

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schedcore import SpecError, StepRangeError
@@ -131,7 +131,9 @@ def test_tri_stage_phase_ratio():
         ("tri_stage", {"lr": 1.0, "warmup_steps": 5}, "decay_steps"),  # ZeroDivisionError
         ("tri_stage", {"lr": 1.0, "phase_ratio": [0.5, 0.2, 0.2], "max_update": 9}, "phase_ratio"),
         ("tri_stage", {"lr": [1.0, 2.0]}, "lr"),
-        ("cosine", {"lr": 1.0}, "name"),
+        ("reduce_lr_on_plateau", {"lr": 1.0}, "name"),
+        ("cosine", {"lr": 1.0}, "max_update"),  # fairseq asserts max_update or a period
+        ("triangular", {"lr": 1.0, "max_lr": 0.5}, "max_lr"),  # fairseq asserts max_lr > lr
         ("inverse_sqrt", {"lr": 1.0, "warmup_update": 9}, "warmup_update"),
     ],
 )
@@ -368,3 +370,188 @@ def test_detectron2_errors():
     with pytest.raises(SpecError) as info:
         from_detectron2({"STEPS": (50000,), "MAX_ITER": 50000})
     assert info.value.path == "SOLVER.STEPS[0]"
+
+
+# -- fairseq 0.12.2: cosine, polynomial_decay, fixed, step, triangular ------------------------
+# step_update(num_updates) of each scheduler, written out from fairseq 0.12.2's
+# fairseq/optim/lr_scheduler/*.py with its config defaults; update k applies f(k).
+FAIRSEQ_REFUSALS: dict[str, int] = {}
+FAIRSEQ_DRAWS: dict[str, int] = {}
+
+
+def fairseq_cosine(cfg, k):
+    lr = cfg["lr"][0]
+    min_lr, t_mult = cfg.get("min_lr", 0.0), cfg.get("t_mult", 1.0)
+    warmup = cfg.get("warmup_updates", 0)
+    init = cfg.get("warmup_init_lr", -1)
+    init = min_lr if init < 0 else init
+    period = cfg.get("lr_period_updates", -1)
+    if period <= 0:
+        period = cfg["max_update"] - warmup
+    lr_step = (lr - init) / warmup if warmup > 0 else 1
+    shrink = cfg.get("lr_shrink", 0.1)
+    if k < warmup:
+        return init + k * lr_step
+    curr = k - warmup
+    if t_mult != 1:
+        i = math.floor(math.log(1 - curr / period * (1 - t_mult), t_mult))
+        t_i = t_mult**i * period
+        t_curr = curr - (1 - t_mult**i) / (1 - t_mult) * period
+    else:
+        i = math.floor(curr / period)
+        t_i = period
+        t_curr = curr - (period * i)
+    s = shrink**i
+    lo, hi = min_lr * s, lr * s
+    return lo + 0.5 * (hi - lo) * (1 + math.cos(math.pi * t_curr / t_i))
+
+
+def fairseq_polynomial(cfg, k):
+    lr, warmup = cfg["lr"][0], cfg.get("warmup_updates", 0)
+    end, power, total = (
+        cfg.get("end_learning_rate", 0.0),
+        cfg.get("power", 1.0),
+        cfg["total_num_update"],
+    )
+    if warmup > 0 and k <= warmup:
+        return k / float(warmup) * lr
+    if k >= total:
+        return end
+    return (lr - end) * (1 - (k - warmup) / (total - warmup)) ** power + end
+
+
+def fairseq_fixed(cfg, k):
+    lrs, warmup = cfg["lr"], cfg.get("warmup_updates", 0)
+    anneal, shrink = cfg.get("force_anneal"), cfg.get("lr_shrink", 0.1)
+    epoch = k // cfg.get("updates_per_epoch", 10**9) + 1  # fairseq counts epochs from 1
+    if anneal is None or epoch < anneal:
+        lr = lrs[min(epoch - 1, len(lrs) - 1)]
+    else:
+        lr = lrs[-1] * shrink ** (epoch + 1 - anneal)
+    if warmup > 0 and k < warmup:
+        return (k + 1) / float(warmup) * lr
+    return lr
+
+
+def fairseq_step(cfg, k):
+    lr, min_lr = cfg["lr"][0], cfg.get("min_lr", 0.0)
+    warmup = cfg.get("warmup_updates", 0)
+    init = cfg.get("warmup_init_lr", -1)
+    init = init if init >= 0 else min_lr
+    period, decay = cfg.get("lr_decay_period", 25000), cfg.get("lr_decay", 0.5)
+    if k < warmup:
+        return init + k * ((lr - init) / warmup)
+    return max(lr * decay ** ((k - warmup) // period), min_lr)
+
+
+def fairseq_triangular(cfg, k):
+    lo, hi = cfg["lr"][0], cfg["max_lr"]
+    stepsize = cfg.get("lr_period_updates", 5000) // 2
+    shrink = cfg.get("lr_shrink", 0.1)
+    cycle = math.floor(k / (2 * stepsize))
+    top = hi * shrink**cycle
+    bottom = lo * shrink**cycle if cfg.get("shrink_min", False) else lo
+    x = abs(k / stepsize - 2 * (cycle + 1) + 1)
+    return bottom + (top - bottom) * max(0, (1 - x))
+
+
+FAIRSEQ_REFS = {
+    "cosine": fairseq_cosine,
+    "polynomial_decay": fairseq_polynomial,
+    "fixed": fairseq_fixed,
+    "step": fairseq_step,
+    "triangular": fairseq_triangular,
+}
+
+
+def _opt(draw, name, strategy):
+    return {name: draw(strategy)} if draw(st.booleans()) else {}
+
+
+@st.composite
+def fairseq_configs(draw):
+    name = draw(st.sampled_from(sorted(FAIRSEQ_REFS)))
+    lr = draw(st.sampled_from([1e-3, 0.1, 0.5, 1.0]))
+    cfg: dict = {"lr": [lr]}
+    ints = st.integers(0, 40)
+    if name == "cosine":
+        cfg |= _opt(draw, "warmup_updates", ints)
+        cfg |= _opt(draw, "warmup_init_lr", st.sampled_from([-1, 0.0, lr / 3]))
+        cfg |= _opt(draw, "min_lr", st.sampled_from([0.0, lr / 10, lr]))
+        cfg |= _opt(draw, "t_mult", st.sampled_from([1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 0.5]))
+        cfg |= _opt(draw, "lr_shrink", st.sampled_from([0.1, 0.5, 0.9, 1.0]))
+        cfg |= _opt(draw, "lr_period_updates", st.sampled_from([-1, 1, 4, 7, 16, 10.5]))
+        cfg |= _opt(draw, "max_update", st.integers(1, 80))
+    elif name == "polynomial_decay":
+        cfg |= _opt(draw, "warmup_updates", ints)
+        cfg |= _opt(draw, "end_learning_rate", st.sampled_from([0.0, lr / 10]))
+        cfg |= _opt(draw, "power", st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.3]))
+        cfg |= _opt(draw, "force_anneal", st.integers(1, 5))
+        cfg["total_num_update"] = draw(st.integers(1, 80))
+    elif name == "fixed":
+        cfg["lr"] = draw(st.lists(st.sampled_from([1e-3, 0.1, 0.5, 1.0]), min_size=1, max_size=4))
+        cfg |= _opt(draw, "warmup_updates", ints)
+        cfg |= _opt(draw, "force_anneal", st.integers(0, 6))
+        cfg |= _opt(draw, "lr_shrink", st.sampled_from([0.1, 0.5, 1.0]))
+        cfg |= _opt(draw, "updates_per_epoch", st.integers(1, 20))
+    elif name == "step":
+        cfg |= _opt(draw, "warmup_updates", ints)
+        cfg |= _opt(draw, "warmup_init_lr", st.sampled_from([-1, 0.0, lr / 3]))
+        cfg |= _opt(draw, "min_lr", st.sampled_from([0.0, lr / 10, lr / 100]))
+        cfg |= _opt(draw, "lr_decay_period", st.integers(1, 20))
+        cfg |= _opt(draw, "lr_decay", st.sampled_from([0.1, 0.5, 1.0]))
+    else:
+        cfg["max_lr"] = lr * draw(st.sampled_from([0.5, 2.0, 10.0]))
+        cfg |= _opt(draw, "lr_period_updates", st.sampled_from([1, 2, 3, 8, 9, 20, 5000]))
+        cfg |= _opt(draw, "lr_shrink", st.sampled_from([0.1, 0.5, 1.0]))
+        cfg |= _opt(draw, "shrink_min", st.booleans())
+        cfg |= _opt(draw, "max_update", st.integers(1, 90))
+    return name, cfg
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _print_fairseq_refusals():
+    yield
+    total = sum(FAIRSEQ_DRAWS.values())
+    if total:
+        refused = sum(FAIRSEQ_REFUSALS.values())
+        print(f"\nfrom_fairseq: {refused}/{total} draws refused ({refused / total:.0%})")
+        for reason, n in sorted(FAIRSEQ_REFUSALS.items(), key=lambda x: -x[1]):
+            print(f"  {n:4d}  {reason}")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(drawn=fairseq_configs())
+def test_fairseq_schedulers_match_their_source(drawn):
+    name, cfg = drawn
+    FAIRSEQ_DRAWS[name] = FAIRSEQ_DRAWS.get(name, 0) + 1
+    args = dict(cfg)
+    if name != "fixed":
+        args["lr"] = cfg["lr"][0] if len(cfg["lr"]) == 1 else cfg["lr"]
+    try:
+        recipe = from_fairseq(name, **args)
+    except SpecError as e:
+        FAIRSEQ_REFUSALS[f"{name}: {e.path}"] = FAIRSEQ_REFUSALS.get(f"{name}: {e.path}", 0) + 1
+        return
+    n = 120
+    ref = []
+    for k in range(n):
+        try:
+            ref.append(FAIRSEQ_REFS[name](cfg, k))
+        except (ValueError, ZeroDivisionError):  # pragma: no cover - a refusal was expected
+            raise AssertionError(f"fairseq fails at {k} but the recipe was built") from None
+    last = n - 1
+    cut = "max_update" in cfg and cfg.get("lr_shrink", 0.1) != 1
+    if name == "triangular" and cut and not cfg.get("shrink_min", False):
+        last = min(last, cfg["max_update"])
+        with pytest.raises(StepRangeError):
+            recipe.lr(last + 1)
+    ks = np.arange(last + 1)
+    assert_lr(recipe.lr(ks), ref[: last + 1], F64, f"{name} {cfg}", scale=cfg["lr"][0])
+
+
+def test_fairseq_cosine_fractional_t_mult_restarts_where_fairseq_does():
+    cfg = {"lr": [1.0], "lr_period_updates": 4, "t_mult": 2.5, "lr_shrink": 0.9}
+    recipe = from_fairseq("cosine", lr=1.0, lr_period_updates=4, t_mult=2.5, lr_shrink=0.9)
+    ks = np.arange(200)
+    assert_lr(recipe.lr(ks), [fairseq_cosine(cfg, int(k)) for k in ks], F64)

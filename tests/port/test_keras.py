@@ -27,7 +27,7 @@ import schedcore as sc
 from schedcore import SpecError
 from schedcore.port import from_keras, to_keras_config
 
-from .helpers import F32, F64, FAST, assert_lr
+from .helpers import F32, F64, FAST, SLOW, assert_lr
 
 S = keras.optimizers.schedules
 
@@ -136,7 +136,7 @@ def test_fractional_t_mul_restarts_where_keras_does(period, t_mul, restart, valu
     Keras runs it eagerly (float32 and float64): not a step late."""
     schedule = S.CosineDecayRestarts(1.0, period, t_mul=t_mul, m_mul=0.9, alpha=0.1)
     steps = np.arange(restart - 2, restart + 3)
-    got = from_keras(schedule).lr(steps)
+    got = from_keras(schedule, arithmetic="eager").lr(steps)
     for ref in (keras_values(schedule, restart + 3)[steps], [float(schedule(k)) for k in steps]):
         np.testing.assert_allclose(got, ref, rtol=1e-6)
     assert got[2] == pytest.approx(value, rel=1e-12) and got[2] > got[1]
@@ -151,7 +151,7 @@ def test_every_schedule_matches_keras_at_every_step(case):
     ref = keras_values(schedule, n)
     exact = None if log_restarts(schedule) else keras_values(in_float64(schedule), n, np.float64)
     for source in (schedule, S.serialize(schedule)):
-        recipe = from_keras(source)
+        recipe = from_keras(source, arithmetic="eager")
         got = recipe.lr(np.arange(n))
         if exact is not None:
             assert_lr(got, exact, F64, repr(schedule.get_config()))
@@ -162,8 +162,9 @@ def test_every_schedule_matches_keras_at_every_step(case):
 @given(case=schedules())
 def test_to_keras_config_round_trips(case):
     schedule, horizon = case
-    recipe = from_keras(schedule)
+    recipe = from_keras(schedule, arithmetic="eager")
     config = to_keras_config(recipe)
+    assert to_keras_config(from_keras(schedule)) == config  # the fit recipe exports the same
     rebuilt = S.deserialize(config)
     assert type(rebuilt).__name__ == type(schedule).__name__
     n = 3 * horizon + 3
@@ -171,7 +172,7 @@ def test_to_keras_config_round_trips(case):
     if not log_restarts(rebuilt):
         assert_lr(got, keras_values(in_float64(rebuilt), n, np.float64), F64)
     assert_float32(got, keras_values(rebuilt, n), rebuilt)
-    again = from_keras(config)
+    again = from_keras(config, arithmetic="eager")
     assert_lr(again.lr(np.arange(n)), recipe.lr(np.arange(n)), 1e-12)
 
 
@@ -278,3 +279,116 @@ def test_fractional_restarts_stay_put_under_xla(period, t_mul):
     for jit in (False, True):
         got = tf.function(schedule, jit_compile=jit)(tf.constant(steps, tf.int64)).numpy()
         np.testing.assert_allclose(got, node(steps), rtol=1e-6)
+
+
+# -- what model.fit applies -------------------------------------------------------------------
+def fit_lrs(schedule, steps) -> np.ndarray:
+    """The lr real ``model.fit`` (TensorFlow, SGD) applies at each of ``steps``, in one fit
+    call: before each batch the optimizer's ``iterations`` is set to the step, after it the
+    update of a zero weight with gradient 1 is read (``-lr``, exact in float32) and reset."""
+    steps = [int(k) for k in steps]
+    inputs = keras.Input((1,))
+    layer = keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")
+    model = keras.Model(inputs, layer(inputs))
+    optimizer = keras.optimizers.SGD(schedule)
+    model.compile(optimizer=optimizer, loss=lambda _, y: keras.ops.sum(y))
+    out: list[float] = []
+
+    class Probe(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            optimizer.iterations.assign(steps[batch])
+
+        def on_train_batch_end(self, batch, logs=None):
+            out.append(-float(layer.kernel.numpy()[0, 0]))
+            layer.kernel.assign(np.zeros((1, 1), np.float32))
+
+    x = np.ones((len(steps), 1), np.float32)
+    model.fit(x, x, batch_size=1, epochs=1, verbose=0, callbacks=[Probe()], shuffle=False)
+    return np.asarray(out)
+
+
+def test_fit_applies_the_old_stair_at_update_55():
+    """``55 * fl(1 / 55) = 0.99999994`` in the compiled train step: 1.0 at update 55."""
+    schedule = S.ExponentialDecay(1.0, 55, 0.5, staircase=True)
+    steps = np.array([0, 54, 55, 56, 109, 110, 111, 219, 220, 221])
+    applied = fit_lrs(schedule, steps)
+    assert applied[2] == 1.0 and float(schedule(55)) == 0.5  # fit vs eager
+    np.testing.assert_array_equal(from_keras(schedule).lr(steps), applied)
+    eager = from_keras(schedule, arithmetic="eager")
+    assert eager.lr(55) == 0.5
+    np.testing.assert_array_equal(eager.lr(steps), keras_values(schedule, 222)[steps])
+
+
+def stair_probe(n: int, stairs: int = 20) -> np.ndarray:
+    """The steps around each of the first ``stairs`` multiples of ``n``."""
+    m = np.arange(1, stairs + 1)
+    return np.unique(np.concatenate([[0], m * n - 1, m * n, m * n + 1]))
+
+
+@SLOW
+@given(
+    n=st.integers(1, 300),
+    kind=st.sampled_from(["exp", "inverse"]),
+    rate=st.sampled_from([0.5, 0.9]) | st.floats(0.05, 0.99),
+)
+def test_fit_staircases_match_at_the_first_20_boundaries(n, kind, rate):
+    if kind == "exp":
+        schedule = S.ExponentialDecay(1.0, n, rate, staircase=True)
+    else:
+        schedule = S.InverseTimeDecay(1.0, n, 10 * rate, staircase=True)
+    steps = stair_probe(n)
+    np.testing.assert_allclose(from_keras(schedule).lr(steps), fit_lrs(schedule, steps), rtol=F32)
+
+
+def test_fit_far_boundaries():
+    """Late stairs far out (n = 55: first off stairs 1, 2, 4, 8; n = 3: early from 12582914)
+    and the step where n = 3's compiled stair comes early."""
+    late = S.InverseTimeDecay(1.0, 55, 0.5, staircase=True)
+    steps = np.array([55 * 4, 55 * 3, 55 * 1000, 55 * 100_000, 55 * 100_000 + 1])
+    np.testing.assert_allclose(from_keras(late).lr(steps), fit_lrs(late, steps), rtol=F32)
+    early = S.InverseTimeDecay(1.0, 3, 0.5, staircase=True)
+    steps = np.array([12582913, 12582914, 12582915, 16777214, 16777213])
+    np.testing.assert_allclose(from_keras(early).lr(steps), fit_lrs(early, steps), rtol=F32)
+    assert from_keras(early).lr(12582914) != from_keras(early, arithmetic="eager").lr(12582914)
+
+
+def test_about_13_percent_of_decay_lengths_have_a_boundary_in_the_first_20_stairs():
+    from schedcore.port.compiled import stair_shifts
+
+    hit = [n for n in range(1, 301) if stair_shifts(n) and stair_shifts(n)[0][0] <= 20 * n + 1]
+    share = len(hit) / 300
+    print(f"decay lengths 1..300 with a compiled boundary in the first 20 stairs: {share:.1%}")
+    assert 0.10 <= share <= 0.16 and 55 in hit
+
+
+def test_arithmetic_is_checked():
+    with pytest.raises(SpecError) as info:
+        from_keras(S.ExponentialDecay(1.0, 5, 0.5), arithmetic="jit")
+    assert info.value.path == "arithmetic"
+
+
+def test_refusal_counts_of_the_strategy():
+    """The share of :func:`schedules` draws ``from_keras`` refuses, by reason (printed for
+    the fidelity report); the strategy draws only what Keras runs, so each one is a gap."""
+    from collections import Counter
+
+    from hypothesis import settings
+
+    counts: Counter[str] = Counter()
+
+    @settings(max_examples=300, derandomize=True, database=None, deadline=None)
+    @given(case=schedules())
+    def draw(case):
+        try:
+            from_keras(case[0])
+            counts["reproduced"] += 1
+        except SpecError as err:
+            counts[f"refused: {err.path}"] += 1
+
+    draw()
+    refused = sum(v for k, v in counts.items() if k != "reproduced")
+    total = sum(counts.values())
+    print(f"\nkeras importer: {refused}/{total} draws refused ({refused / total:.1%})")
+    for reason, count in counts.most_common():
+        print(f"  {count:4d}  {reason}")
+    assert refused == 0

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import math
 import types
+from collections import Counter
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from transformers import TrainingArguments, get_scheduler
 
 import schedcore as sc
 from schedcore import SpecError
+from schedcore.errors import StepRangeError
 from schedcore.port import from_training_args, from_transformers, to_transformers
 
-from .helpers import F64, FAST, assert_lr, torch_lrs
+from .helpers import F64, FAST, assert_lr, torch_lrs, torch_run
 
 NAMES = (
     "linear",
@@ -65,7 +67,7 @@ def specific(draw, name: str, lr: float, w: int, t: int) -> dict:
         kw["num_cycles"] = draw(st.integers(1, 7) | st.sampled_from([1.5, 2.5]))
     if name == "polynomial":
         if draw(st.booleans()):
-            kw["lr_end"] = lr * draw(st.floats(0.0, 0.9))
+            kw["lr_end"] = lr * draw(st.floats(0.0, 0.9) | st.sampled_from([1.0, 1.1]))
         if draw(st.booleans()):
             kw["power"] = draw(st.sampled_from([0.0, 0.5, 1.0, 2.0]) | st.floats(0.1, 4.0))
     if name == "inverse_sqrt" and draw(st.booleans()):
@@ -95,7 +97,7 @@ def hf_cases(draw):
     name = draw(st.sampled_from(NAMES))
     lr = draw(st.sampled_from([1e-3, 2e-5, 0.1]) | st.floats(1e-5, 1.0))
     w = draw(st.integers(0, 30))
-    t = draw(st.integers(1, 120))
+    t = draw(st.integers(0, 120))
     return name, lr, w, t, draw(specific(name, lr, w, t))
 
 
@@ -105,14 +107,59 @@ def test_every_name_matches_get_scheduler_at_every_step(case):
     name, lr, w, t, kw = case
     n = 3 * max(t, w) + 5  # three horizons, past the end
     try:
-        ref = hf_lrs(name, lr, w, t, kw, n)
+        opt = optimizer(lr)
+        sched = get_scheduler(
+            name, opt, num_warmup_steps=w, num_training_steps=t, scheduler_specific_kwargs=kw
+        )
     except (ValueError, ZeroDivisionError) as err:  # transformers refuses (or crashes)
         with pytest.raises(SpecError):
             from_transformers(name, lr=lr, num_warmup_steps=w, num_training_steps=t, **kw)
         assume(False)
         raise AssertionError from err  # pragma: no cover
+    # a step that crashes in transformers (polynomial with W == T) ends the run there
+    ref, stop = torch_run(sched, opt, n, errors=(ZeroDivisionError,))
     recipe = from_transformers(name, lr=lr, num_warmup_steps=w, num_training_steps=t, **kw)
-    assert_lr(recipe.lr(np.arange(n)), ref, F64, f"{name} W={w} T={t} {kw}")
+    reached = ref.shape[1]
+    assert_lr(recipe.lr(np.arange(reached)), ref[0], F64, f"{name} W={w} T={t} {kw}")
+    if stop is not None:  # the recipe raises at the same step, as transformers does
+        with pytest.raises(StepRangeError):
+            recipe.lr(stop)
+
+
+def test_refusal_counts_of_the_strategy(capsys):
+    """The share of :func:`hf_cases` draws the importer refuses, by reason (printed for the
+    fidelity report): each one transformers refuses too; a draw that transformers builds
+    but crashes on later (polynomial with W == T) is reproduced up to that step."""
+    counts: Counter[str] = Counter()
+
+    @settings(max_examples=500, derandomize=True, database=None, deadline=None)
+    @given(case=hf_cases())
+    def draw(case):
+        name, lr, w, t, kw = case
+        try:
+            recipe = from_transformers(
+                name, lr=lr, num_warmup_steps=w, num_training_steps=t, **kw
+            )
+        except SpecError as err:
+            counts[f"refused: {name} {err.path}"] += 1
+            with pytest.raises((ValueError, ZeroDivisionError)):  # as transformers does
+                get_scheduler(name, optimizer(lr), w, t, scheduler_specific_kwargs=dict(kw))
+            return
+        try:
+            recipe.lr(np.arange(3 * max(t, w) + 5))
+            counts["reproduced"] += 1
+        except StepRangeError:
+            counts["reproduced up to the step where transformers raises"] += 1
+
+    draw()
+    total = sum(counts.values())
+    refused = sum(v for k, v in counts.items() if k.startswith("refused"))
+    with capsys.disabled():
+        print(f"\ntransformers importer: {refused}/{total} draws refused ({refused / total:.1%})")
+        for reason, count in counts.most_common():
+            print(f"  {count:4d}  {reason}")
+    assert counts["reproduced"] > total // 2
+    assert counts["reproduced up to the step where transformers raises"] > 0
 
 
 @FAST
@@ -255,10 +302,10 @@ def test_polynomial_lr_end_is_absolute():
         ),
         (
             lambda: from_transformers(
-                "polynomial", lr=1.0, num_warmup_steps=9, num_training_steps=9
+                "polynomial", lr=1.0, num_warmup_steps=0, num_training_steps=0
             ),
             "num_training_steps",
-            "9",
+            "ZeroDivisionError",
         ),
         (
             lambda: from_transformers(
@@ -310,10 +357,24 @@ def test_transformers_also_refuses_what_is_refused():
     """The refusals above mirror transformers' own."""
     with pytest.raises(ValueError):
         get_scheduler("polynomial", optimizer(1e-3), 0, 9, {"lr_end": 1e-3})
-    with pytest.raises(ZeroDivisionError):
-        hf_lrs("polynomial", 1.0, 9, 9, {}, 12)
+    with pytest.raises(ZeroDivisionError):  # made: LambdaLR evaluates step 0
+        hf_lrs("polynomial", 1.0, 0, 0, {}, 1)
     with pytest.raises(ValueError):
         get_scheduler("cosine_with_min_lr", optimizer(1.0), 0, 9)
+
+
+def test_polynomial_with_warmup_equal_to_total_runs_until_transformers_raises():
+    """W == T: transformers warms up, then divides by T - W = 0 at step W."""
+    opt = optimizer(0.5)
+    sched = get_scheduler("polynomial", opt, 9, 9, {"power": 2.0})
+    ref, stop = torch_run(sched, opt, 20, errors=(ZeroDivisionError,))
+    assert stop == 9
+    recipe = from_transformers("polynomial", lr=0.5, num_warmup_steps=9, num_training_steps=9)
+    assert_lr(recipe.lr(np.arange(9)), ref[0], F64)
+    with pytest.raises(StepRangeError):
+        recipe.lr(9)
+    with pytest.raises(StepRangeError):
+        recipe.lr(np.arange(12))
 
 
 def test_export_refuses_what_transformers_has_not():

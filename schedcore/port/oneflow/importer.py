@@ -4,7 +4,13 @@ What each OneFlow scheduler computes, eager and in the Graph kernel (SequentialL
 PolynomialLR's ``cycle`` taking step 0 as step 1, CosineAnnealingWarmRestarts' cycle rounding),
 is documented once, in :mod:`.kernels`; this module maps each to core nodes: eager
 CosineAnnealingWarmRestarts to ``sgdr(cycle_index='log')`` (its float64 rounding), a
-SequentialLR child to a global or local phase by its ``interval_rescaling``. Read by duck
+SequentialLR child to a global or local phase by its ``interval_rescaling``. A growth factor
+above 1 (ExponentialLR, StepLR) is read up to the last step whose multiplier ``gamma ** n``
+stays at most 1e100 (the largest multiplier a schedcore node holds; OneFlow runs on until
+``gamma ** step`` overflows a float): a later step raises StepRangeError. ChainedScheduler
+feeds each child's lr into the next; a child with a floor (``eta_min``, PolynomialLR's
+``end_learning_rate``, 1e-4 by default) is affine, not a factor, so it is read as the first
+child only. Read by duck
 typing (class name from a ``oneflow`` module, constructor attributes, ``base_lrs``); nothing
 here imports oneflow.
 """
@@ -15,13 +21,14 @@ import math
 from typing import Any
 
 from ...errors import SpecError, StepRangeError
+from ...fields import MAX_STEP
 from ...recipes import Recipe
-from ...schedules.combinators import Phase, Product, Sequence, Shift
+from ...schedules.combinators import PerEpoch, Phase, Product, Scale, Sequence, Shift, Warmup
 from ...schedules.cyclic import SGDR
 from ...schedules.families import Constant, Cosine, Exponential, Linear, MultiStep, Polynomial, Step
-from ...schedules.node import Schedule
+from ...schedules.node import MAX_PEAK, Schedule
 from ...schedules.piecewise import PiecewiseConstant
-from ..common import group_recipe, integer, phases, real
+from ..common import group_recipe, integer, phases, real, until
 
 SINGLE = (
     "StepLR",
@@ -117,12 +124,43 @@ def _unit(value: Any, path: str) -> float:
     return gamma
 
 
-def _single(kind: str, s: Any, base: float, path: str) -> Schedule:
+def _fits(gamma: float, n: int, bound: float) -> bool:
+    try:
+        return gamma**n <= bound
+    except OverflowError:
+        return False
+
+
+def _growth(gamma: float, every: int, bound: float) -> Schedule:
+    """``gamma ** floor(k / every)`` for ``gamma > 1``, as OneFlow computes it, up to the last
+    step whose multiplier ``gamma ** n`` stays at most ``bound`` (MAX_PEAK, 1e100, or its
+    share in a chain of several); a later step raises."""
+    n = max(int(math.log(bound) / math.log(gamma)), 0)
+    while n > 0 and not _fits(gamma, n, bound):
+        n -= 1
+    while _fits(gamma, n + 1, bound):
+        n += 1
+    node: Schedule = Constant(1.0)
+    if n:
+        # gamma ** j for j <= n: an exponential ramp from gamma ** -n to 1, scaled by gamma ** n
+        ramp = Warmup(schedule=node, steps=n, shape="exponential", start_factor=gamma**-n)
+        node = Scale(schedule=ramp, factor=gamma**n)
+    if every > 1:
+        node = PerEpoch(schedule=node, steps_per_epoch=every)
+    return until(node, min((n + 1) * every - 1, MAX_STEP))
+
+
+def _rate(value: Any, every: int, path: str, bound: float) -> Schedule:
+    gamma = real(value, path, 0.0, open_low=True)
+    if gamma > 1.0:
+        return _growth(gamma, every, bound)
+    return Step(every=every, gamma=gamma) if every > 1 else Exponential(rate=gamma)
+
+
+def _single(kind: str, s: Any, base: float, path: str, bound: float = MAX_PEAK) -> Schedule:
     if kind == "StepLR":
-        return Step(
-            every=integer(s.step_size, f"{path}.step_size", 1),
-            gamma=_unit(s.gamma, f"{path}.gamma"),
-        )
+        every = integer(s.step_size, f"{path}.step_size", 1)
+        return _rate(s.gamma, every, f"{path}.gamma", bound)
     if kind == "MultiStepLR":
         milestones = [integer(m, f"{path}.milestones[{i}]") for i, m in enumerate(s.milestones)]
         if not milestones:
@@ -131,7 +169,7 @@ def _single(kind: str, s: Any, base: float, path: str) -> Schedule:
             milestones=tuple(milestones), gamma=real(s.gamma, f"{path}.gamma", 0.0, open_low=True)
         )
     if kind == "ExponentialLR":
-        return Exponential(rate=_unit(s.gamma, f"{path}.gamma"))
+        return _rate(s.gamma, 1, f"{path}.gamma", bound)
     if kind == "CosineDecayLR":
         return Cosine(
             steps=integer(s.decay_steps, f"{path}.decay_steps", 1),
@@ -224,18 +262,32 @@ MULTIPLICATIVE = {
 }
 
 
+def _growing(kind: str, s: Any) -> bool:
+    return kind in ("StepLR", "ExponentialLR") and float(s.gamma) > 1.0
+
+
 def _chained(s: Any, base: float, path: str) -> Schedule:
+    # growing factors share the multiplier bound left by the others' peaks
+    fixed, growing = 1.0, 0
+    for i, child in enumerate(s.schedulers):
+        kind = _kind(child, f"{path}.schedulers[{i}]")
+        if _growing(kind, child):
+            growing += 1
+        elif kind in MULTIPLICATIVE:
+            fixed *= _single(kind, child, base, f"{path}.schedulers[{i}]").peak()
+    bound = (MAX_PEAK / max(fixed, 1.0)) ** (1.0 / max(growing, 1))
     factors = []
     for i, child in enumerate(s.schedulers):
         where = f"{path}.schedulers[{i}]"
         kind = _kind(child, where)
         offset = MULTIPLICATIVE.get(kind, "")
-        if offset == "" or (offset and getattr(child, offset) != 0):
-            detail = f" with {offset} != 0" if offset else ""
+        if offset == "" or (i and offset and getattr(child, offset) != 0):
+            detail = f" with {offset} != 0 after the first child" if offset else ""
             raise SpecError(
                 where,
                 f"is a {kind}{detail}: ChainedScheduler feeds each child's lr into the next, "
-                "a product only for multiplicative schedulers",
+                "a product only for multiplicative schedulers (a floor is read in the first "
+                "child only, which starts from the base lr)",
             )
-        factors.append(_single(kind, child, base, where))
+        factors.append(_single(kind, child, base, where, bound))
     return factors[0] if len(factors) == 1 else Product(schedules=tuple(factors))
