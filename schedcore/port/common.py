@@ -17,10 +17,10 @@ from ..groups.policy import GroupPolicy
 from ..groups.table import ParamTable
 from ..recipes import Recipe
 from ..recipes.training import Training
-from ..schedules.combinators import Phase, Warmup
+from ..schedules.combinators import PerEpoch, Phase, Scale, Warmup
 from ..schedules.combinators import Sequence as SequenceNode
-from ..schedules.families import Linear
-from ..schedules.node import Schedule
+from ..schedules.families import Constant, Linear
+from ..schedules.node import MAX_PEAK, Schedule
 from ..schedules.piecewise import PiecewiseInterpolate
 
 GROUP_PARAM = "param_groups.{}"
@@ -91,6 +91,35 @@ def until(schedule: Schedule, last: int) -> Schedule:
     if last == 0:
         return stop
     return SequenceNode(phases=(Phase(schedule, last), Phase(stop)))
+
+
+def growth(gamma: float, every: int = 1, bound: float = MAX_PEAK) -> Schedule:
+    """``gamma ** floor(k / every)`` for a growth factor ``gamma > 1`` (torch and OneFlow run
+    these), up to the last step whose multiplier ``gamma ** n`` stays at most ``bound``
+    (MAX_PEAK, 1e100, the largest multiplier a node holds, or a share of it in a chain of
+    several); a later step raises StepRangeError (the source runs on until its float
+    overflows)."""
+    n = max(int(math.log(bound) / math.log(gamma)), 0)
+    while n > 0 and not _fits(gamma, n, bound):
+        n -= 1
+    while _fits(gamma, n + 1, bound):
+        n += 1
+    n = min(n, MAX_STEP // every)  # a factor just above 1 stays within the bound for ever
+    node: Schedule = Constant(1.0)
+    if n:
+        # gamma ** j for j <= n: an exponential ramp from gamma ** -n to 1, scaled by gamma ** n
+        ramp = Warmup(schedule=node, steps=n, shape="exponential", start_factor=gamma**-n)
+        node = Scale(schedule=ramp, factor=gamma**n)
+    if every > 1:
+        node = PerEpoch(schedule=node, steps_per_epoch=every)
+    return until(node, min((n + 1) * every - 1, MAX_STEP))
+
+
+def _fits(gamma: float, n: int, bound: float) -> bool:
+    try:
+        return gamma**n <= bound
+    except OverflowError:
+        return False
 
 
 # -- recipes -------------------------------------------------------------------------------

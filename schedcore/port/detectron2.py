@@ -7,7 +7,9 @@ detectron2 (not installed here) wraps an fvcore ParamScheduler in
 ``MAX_ITER`` is large. Instead of re-deriving those roundings, this module evaluates
 fvcore's own float expressions (written out below from ``fvcore/common/param_scheduler.py``
 and ``detectron2/solver/{build,lr_scheduler}.py``) to find every boundary step, and builds
-the curve from core nodes between them.
+the curve from core nodes between them. A LazyConfig's instantiated ``lr_multiplier`` (a
+ParamScheduler object) is read by :mod:`schedcore.port.fvcore`, which owns fvcore's
+selection arithmetic (``EPS``, the boundary bisection) for both.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from ..schedules.combinators import Phase, Sequence, Shift
 from ..schedules.families import Constant, Cosine, Linear
 from ..schedules.node import Schedule
 from ..schedules.piecewise import PiecewiseConstant
-from .common import boolean, choice, integer, lr_value, real, recipe, until
+from .common import boolean, choice, integer, known_keys, lr_value, real, recipe, until
+from .fvcore import EPS, even_start, from_fvcore
+from .fvcore import first_step as _first
 
-EPS = 1e-6  # fvcore's ParamScheduler.WHERE_EPSILON
 NAMES = ("WarmupMultiStepLR", "WarmupCosineLR", "WarmupStepWithFixedGammaLR")
 DEFAULTS: dict[str, Any] = {  # detectron2/config/defaults.py
     "LR_SCHEDULER_NAME": "WarmupMultiStepLR",
@@ -75,16 +78,33 @@ def _solver(cfg: Any) -> dict[str, Any]:
     return {**DEFAULTS, **solver}
 
 
-def _first(predicate: Callable[[int], bool], low: int, high: int) -> int:
-    """The first ``k`` in ``[low, high]`` where a monotone ``predicate`` holds (``high + 1``
-    if none)."""
-    while low <= high:
-        mid = (low + high) // 2
-        if predicate(mid):
-            high = mid - 1
-        else:
-            low = mid + 1
-    return low
+def _lazy(cfg: Mapping[str, Any]) -> Recipe:
+    known_keys(cfg, ("lr_multiplier", "train", "optimizer"))
+    multiplier = cfg["lr_multiplier"]
+    if isinstance(multiplier, Mapping):
+        raise SpecError(
+            "lr_multiplier",
+            "is a LazyCall config, not a ParamScheduler: pass instantiate(cfg.lr_multiplier) "
+            "(schedcore reads the object's attributes; it never calls a _target_)",
+        )
+    train, optimizer = cfg.get("train", {}), cfg.get("optimizer", {})
+    for key, table in (("train", train), ("optimizer", optimizer)):
+        if not isinstance(table, Mapping):
+            raise SpecError(key, f"must be a table, got {describe(table)}")
+    if "max_iter" not in train:
+        raise SpecError("train.max_iter", "is required: LRMultiplier divides the step by it")
+    return from_fvcore(multiplier, train["max_iter"], optimizer.get("lr", 1.0))
+
+
+def _warmup_only(name: str, lr: float, total: int, start: float, end: float, method: str) -> Recipe:
+    """RESCALE_INTERVAL with WARMUP_ITERS >= MAX_ITER: the warmup spans all of MAX_ITER
+    (``warmup_length = 1``), from ``start`` to ``end`` (the schedule's value at 0). Once
+    ``where + 1e-6`` passes 1, fvcore's composite picks the scheduler after it, of length 0,
+    and rescales ``where`` by dividing by that length (ZeroDivisionError): the recipe runs the
+    warmup and raises StepRangeError from that step on."""
+    switch = _first(lambda k: k / total + EPS > 1.0, 0, total + 1)
+    ramp = Constant(start) if method == "constant" else Linear(steps=total, start=start, end=end)
+    return recipe(lr, until(ramp, switch - 1), f"detectron2 {name}", total)
 
 
 def from_detectron2(cfg: Mapping[str, Any]) -> Recipe:
@@ -97,7 +117,15 @@ def from_detectron2(cfg: Mapping[str, Any]) -> Recipe:
     STEPS, GAMMA, NUM_DECAYS, MAX_ITER, WARMUP_FACTOR, WARMUP_ITERS, WARMUP_METHOD,
     RESCALE_INTERVAL. Past MAX_ITER: the cosine continues its wave; the step schedules
     raise (fvcore does), which the recipe reproduces with a StepRangeError.
+
+    A LazyConfig (detectron2's newer configs) is read too: ``{"lr_multiplier": scheduler,
+    "train": {"max_iter": N}, "optimizer": {"lr": x}}`` with the instantiated
+    ``lr_multiplier`` (``instantiate(cfg.lr_multiplier)``, a WarmupParamScheduler or any
+    fvcore ParamScheduler), which its trainer wraps in ``LRMultiplier``: read by
+    :func:`schedcore.port.from_fvcore`.
     """
+    if isinstance(cfg, Mapping) and "lr_multiplier" in cfg:
+        return _lazy(cfg)
     s = _solver(cfg)
     name = choice(s["LR_SCHEDULER_NAME"], "SOLVER.LR_SCHEDULER_NAME", NAMES)
     total = integer(s["MAX_ITER"], "SOLVER.MAX_ITER", 1)
@@ -108,12 +136,6 @@ def from_detectron2(cfg: Mapping[str, Any]) -> Recipe:
     rescale = boolean(s["RESCALE_INTERVAL"], "SOLVER.RESCALE_INTERVAL")
     length = min(warm_iters / total, 1.0)
     rest = 1 - length
-    if rescale and rest == 0:
-        raise SpecError(
-            "SOLVER.WARMUP_ITERS",
-            f"is {warm_iters} >= MAX_ITER with RESCALE_INTERVAL: fvcore divides by the "
-            "remaining length, 0 (ZeroDivisionError)",
-        )
 
     def inner_where(k: int) -> float:  # the ParamScheduler's `where` after the warmup
         w = k / total
@@ -130,9 +152,12 @@ def from_detectron2(cfg: Mapping[str, Any]) -> Recipe:
             return end + 0.5 * (1 - end) * (1 + math.cos(math.pi * where))
 
         cosine = Cosine(
-            steps=total - warm_iters if rescale else total, start=1.0, end=end, after="periodic"
+            steps=total - warm_iters if rescale and rest else total,
+            start=1.0,
+            end=end,
+            after="periodic",
         )
-        body: Schedule = Shift(schedule=cosine, offset=-warm_iters) if rescale else cosine
+        body: Schedule = cosine  # rescaled: shifted below, once the warmup's end is known
         index: Callable[[int], int] | None = None
         values: list[float] = []
     else:
@@ -180,14 +205,14 @@ def from_detectron2(cfg: Mapping[str, Any]) -> Recipe:
             return sched_index(inner_where(k))
 
         body = Constant(1.0)  # replaced below, once the phase start is known
+    if rescale and rest == 0:
+        return _warmup_only(name, lr, total, factor * sched(0.0), sched(0.0), method)
     # the warmup: while where + 1e-6 <= length (fvcore's composite)
     switch = 0 if length == 0 else _first(lambda k: k / total + EPS > length, 0, total + 1)
-    if rescale and switch != warm_iters and name == "WarmupCosineLR":
-        raise SpecError(
-            "SOLVER.MAX_ITER",
-            f"is {total}: fvcore's 1e-6 margin ends the warmup at step {switch}, not at "
-            f"WARMUP_ITERS ({warm_iters}); a rescaled cosine starting there is not supported",
-        )
+    if rescale and name == "WarmupCosineLR":
+        # past 10**6 iterations fvcore's 1e-6 margin may end the warmup before WARMUP_ITERS:
+        # the rescaled cosine then starts at a slightly negative where
+        body = Shift(schedule=even_start(cosine, warm_iters - switch), offset=-switch)
     if index is not None:
         last = _first(raises, switch, 2 * total + 2) - 1
         bounds, vals = [], [values[index(switch)]] if last >= switch else [values[0]]

@@ -119,8 +119,14 @@ def from_keras(source: Any, arithmetic: str = "fit") -> Recipe:
     ``model.fit`` on TensorFlow applies, where the compiled train step computes
     ``step / decay_steps`` as ``step * (1 / decay_steps)`` in float32, so a staircase
     (ExponentialDecay, InverseTimeDecay) can change one step late or early
-    (``ExponentialDecay(1.0, 55, 0.5, staircase=True)`` applies 1.0 at update 55);
-    ``"eager"`` what calling the schedule eagerly gives, with exact division.
+    (``ExponentialDecay(1.0, 55, 0.5, staircase=True)`` applies 1.0 at update 55), a
+    CosineDecayRestarts with ``t_mul=1`` restart a step late (``alpha`` at update 41 of
+    41-step cycles), a PolynomialDecay with ``cycle=True`` stretch a step early (0.25 at
+    update 21 of ``PolynomialDecay(1.0, 7, 0.0, cycle=True)``) and one held past its end
+    stay ``(2**-24) ** power`` of its range above ``end_learning_rate``
+    (:mod:`schedcore.port.compiled`); ``"eager"`` what calling the schedule eagerly gives,
+    with exact division. Not modelled: a fractional ``t_mul``, whose float32 ``log``
+    TensorFlow rounds its own way (``t_mul=1.25`` restarts a step late in ``fit``).
 
     Quirks kept: PiecewiseConstantDecay changes the value one step *after* each boundary;
     PolynomialDecay's ``cycle=True`` stretches the decay to the next multiple of
@@ -132,7 +138,7 @@ def from_keras(source: Any, arithmetic: str = "fit") -> Recipe:
     r = _from_keras(source)
     if how == "eager":
         return r
-    return recipe(r.base_lr, compiled(r.schedule), r.name)
+    return recipe(r.base_lr, compiled(r.schedule, keras=True), r.name)
 
 
 def _from_keras(source: Any) -> Recipe:
@@ -272,7 +278,7 @@ def to_keras_config(r: Recipe) -> dict[str, Any]:
             "PiecewiseConstantDecay",
             {"boundaries": list(s.boundaries), "values": [lr * v for v in s.values]},
         )
-    if name == "polynomial" and s.after in ("hold", "stretch"):
+    if name == "polynomial" and s.after in ("hold", "stretch") and s.k_decay == 1.0:
         return _serialized(
             "PolynomialDecay",
             {
@@ -345,11 +351,14 @@ def to_keras_config(r: Recipe) -> dict[str, Any]:
 
 
 def _as_written(s: Schedule) -> Schedule:
-    """The staircase node of ``from_keras(..., arithmetic="fit")``'s compiled sequence (which
+    """The node of ``from_keras(..., arithmetic="fit")``'s compiled sequence (which
     ``model.fit`` applies when given that node), else ``s``."""
     if isinstance(s, SequenceNode) and s.phases:
         first = s.phases[0].schedule
-        if isinstance(first, (Exponential, InverseTime)) and compiled(first) == s:
+        if (
+            isinstance(first, (Exponential, InverseTime, SGDR, Polynomial))
+            and compiled(first, keras=True) == s
+        ):
             return first
     return s
 

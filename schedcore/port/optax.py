@@ -10,21 +10,24 @@ first with a positive one).
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from ..errors import SpecError, describe
 from ..recipes import Recipe
+from ..schedules.breakpoints import leading_warmup
 from ..schedules.combinators import Clamp, PerEpoch, Phase, Scale, Shift
 from ..schedules.combinators import Sequence as SequenceNode
 from ..schedules.families import Constant, Cosine, Exponential, Geometric, Linear, Polynomial
 from ..schedules.node import MAX_STEP, Schedule
 from ..schedules.piecewise import PiecewiseConstant, PiecewiseInterpolate
-from .common import boolean, choice, integer, real, recipe
+from .common import boolean, choice, integer, real, recipe, until
 from .compiled import compiled
 
 Absolute = tuple[float, Schedule]
@@ -33,6 +36,9 @@ Absolute = tuple[float, Schedule]
 _BIG = 2**62
 ARITHMETIC = ("jit", "eager")
 """``from_optax(..., arithmetic=)``: what a ``jax.jit`` train step applies, or eager."""
+
+_ARITHMETIC: contextvars.ContextVar[str] = contextvars.ContextVar("optax_arithmetic", default="jit")
+"""The arithmetic of the :func:`from_optax` call being read (builders see it here)."""
 
 
 def _absolute(values: Sequence[float], make: Callable[[float], Schedule]) -> Absolute:
@@ -70,10 +76,24 @@ def polynomial_schedule(
         return _absolute(
             [init, end], lambda b: _shift(Linear(steps=n, start=init / b, end=end / b), begin)
         )
-    return _absolute(
-        [init, end],
-        lambda b: _shift(Polynomial(steps=n, start=init / b, end=end / b, power=p), begin),
-    )
+
+    def make(b: float) -> Schedule:
+        node: Schedule = Polynomial(steps=n, start=init / b, end=end / b, power=p)
+        if _ARITHMETIC.get() == "jit" and _nan_at_end(n, p):
+            node = until(node, n - 1)
+        return _shift(node, begin)
+
+    return _absolute([init, end], make)
+
+
+def _nan_at_end(n: int, power: float) -> bool:
+    """Whether jitted optax gives NaN from ``count = n`` on: XLA computes ``1 - count / n``
+    as ``fma(-count, fl(1 / n), 1)`` in float32, which is a tiny negative number at ``count
+    = n`` (where the count is clipped for good) when ``fl(1 / n) > 1 / n``, and a negative
+    number to a fractional power is NaN (``n = 3``, ``power = 0.5``: NaN from step 3)."""
+    if float(np.float32(power)).is_integer():
+        return False
+    return Fraction(float(np.float32(1.0) / np.float32(n))) * n > 1
 
 
 def linear_schedule(
@@ -465,9 +485,162 @@ def from_optax(builder: str, arithmetic: str = "jit", **kwargs: Any) -> Recipe:
     changes at the boundary step itself; warmup_cosine_decay_schedule's ``decay_steps``
     includes the warmup; exponential_decay with ``decay_rate = 0`` or ``transition_steps
     <= 0`` is a constant; the onecycle builders' ``int(pct * steps)`` boundaries (and a
-    boundary that collides with another, which overwrites it).
+    boundary that collides with another, which overwrites it). Under ``jit``,
+    polynomial_schedule with a fractional ``power`` gives NaN from the end of the
+    transition on when ``float32(1 / transition_steps) > 1 / transition_steps``
+    (``transition_steps = 3``): the recipe runs up to that step and raises StepRangeError
+    there.
     """
     how = choice(arithmetic, "arithmetic", ARITHMETIC)
-    base, node = _call(builder, kwargs)
+    token = _ARITHMETIC.set(how)
+    try:
+        base, node = _call(builder, kwargs)
+    finally:
+        _ARITHMETIC.reset(token)
     name = builder if isinstance(builder, str) else "schedule"
     return recipe(base, compiled(node) if how == "jit" else node, f"optax {name}")
+
+
+# -- export --------------------------------------------------------------------------------
+Builder = tuple[str, dict[str, Any]]
+"""``(optax builder name, its keyword arguments)``; ``join_schedules``' ``schedules`` are
+such pairs too (what :func:`from_optax` reads)."""
+
+
+def to_optax(r: Recipe) -> Builder:
+    """The optax builder that gives ``r``'s lr at every step under ``jax.jit`` (to float32
+    rounding): ``(name, kwargs)``, built by ``getattr(optax, name)(**kwargs)`` (for
+    ``join_schedules``, build each ``(name, kwargs)`` of ``schedules`` first), and read
+    back by ``from_optax(name, **kwargs)``. SpecError says why there is none.
+
+    Exact equivalents: constant; linear, polynomial and half-cosine anneals that hold
+    their end; exponential decay (shifted: ``transition_begin``; floored: ``end_value``),
+    as a staircase only where jitted optax lands on the same stairs (the form
+    ``from_optax`` reads, or a period whose float32 reciprocal is exact); piecewise
+    constant changing at the boundary; piecewise linear or cosine interpolation; a linear
+    warmup into any of these; a scale of any of these; a sequence of phases on their own
+    clocks (``join_schedules``).
+    """
+    if r.schedules:
+        raise SpecError("schedules", "named schedules (per-group curves) have no optax schedule")
+    return _export(r.schedule, r.base_lr, "schedule")
+
+
+def _refuse(s: Schedule, path: str, why: str = "") -> SpecError:
+    return SpecError(
+        path,
+        f"{s.type_name!r} with these fields has no optax schedule{why} (exact equivalents: "
+        "constant, linear, polynomial and half cosine held, exponential, piecewise_constant "
+        "changing at the boundary, piecewise_interpolate, a linear warmup into one, scale, and "
+        "a sequence of local phases)",
+    )
+
+
+def _export(s: Schedule, lr: float, path: str) -> Builder:
+    if isinstance(s, Scale):
+        return _export(s.schedule, lr * s.factor, f"{path}.schedule")
+    if isinstance(s, Constant):
+        return "constant_schedule", {"value": lr * s.value}
+    if isinstance(s, (Linear, Polynomial)) and s.after == "hold" and getattr(s, "k_decay", 1) == 1:
+        kwargs = {"init_value": lr * s.start, "end_value": lr * s.end,
+                  "transition_steps": s.steps}  # fmt: skip
+        if isinstance(s, Linear):
+            return "linear_schedule", kwargs
+        return "polynomial_schedule", {**kwargs, "power": s.power}
+    if (
+        isinstance(s, Cosine)
+        and s.start > 0
+        and s.cycles == 0.5
+        and s.after == "hold"
+        and not s.restarts
+    ):
+        return "cosine_decay_schedule", {
+            "init_value": lr * s.start,
+            "decay_steps": s.steps,
+            "alpha": s.end / s.start,
+            "exponent": s.exponent,
+        }
+    exported = _exponential(s, lr, path)
+    if exported is not None:
+        return exported
+    if isinstance(s, PiecewiseConstant) and s.change == "at":
+        return "piecewise_constant_schedule", {
+            "init_value": lr * s.values[0],
+            "boundaries_and_scales": _ratios(s.boundaries, s.values, path),
+        }
+    if isinstance(s, PiecewiseInterpolate) and s.after == "hold" and s.steps[0] == 0:
+        return "piecewise_interpolate_schedule", {
+            "interpolate_type": s.interpolation,
+            "init_value": lr * s.values[0],
+            "boundaries_and_scales": _ratios(s.steps[1:], s.values, path),
+        }
+    warm = leading_warmup(s, rising=False)
+    if warm is not None and warm.shape == "linear" and warm.clock == "local":
+        body = _export(warm.body, lr, f"{path}.schedule")
+        if body[0] == "cosine_decay_schedule" and lr * warm.end == body[1]["init_value"]:
+            cosine = body[1]
+            return "warmup_cosine_decay_schedule", {
+                "init_value": lr * warm.start,
+                "peak_value": cosine["init_value"],
+                "warmup_steps": warm.steps,
+                "decay_steps": warm.steps + cosine["decay_steps"],
+                "end_value": cosine["init_value"] * cosine["alpha"],
+                "exponent": cosine["exponent"],
+            }
+        ramp = ("linear_schedule", {"init_value": lr * warm.start, "end_value": lr * warm.end,
+                                    "transition_steps": warm.steps})  # fmt: skip
+        return "join_schedules", {"schedules": [ramp, body], "boundaries": [warm.steps]}
+    if isinstance(s, SequenceNode) and all(p.clock == "local" for p in s.phases):
+        parts, bounds, at = [], [], 0
+        for i, phase in enumerate(s.phases):
+            parts.append(_export(phase.schedule, lr, f"{path}.phases[{i}].schedule"))
+            if i < len(s.phases) - 1:
+                at += phase.steps or 0
+                bounds.append(at)
+        return "join_schedules", {"schedules": parts, "boundaries": bounds}
+    raise _refuse(s, path)
+
+
+def _exponential(s: Schedule, lr: float, path: str) -> Builder | None:
+    """exponential_decay for an exponential (shifted, floored or as jitted optax's
+    staircase); None for another node."""
+    node, begin, floor = s, 0, None
+    if isinstance(node, Clamp) and node.max is None and node.min is not None:
+        node, floor = node.schedule, node.min
+    if isinstance(node, Shift) and node.offset < 0:
+        node, begin = node.schedule, -node.offset
+    jitted = False
+    if isinstance(node, SequenceNode) and node.phases:  # jitted optax's stairs, as read
+        first = node.phases[0].schedule
+        if isinstance(first, Exponential) and first.staircase and compiled(first) == node:
+            node, jitted = first, True
+    if not isinstance(node, Exponential):
+        return None
+    if node.staircase and not jitted and compiled(node) != node:
+        raise _refuse(
+            node,
+            path,
+            f": jitted optax computes count / {node.every} as count * (1 / {node.every}) in "
+            "float32 and changes some stairs a step late or early; read the jitted form with "
+            "from_optax(..., arithmetic='jit')",
+        )
+    kwargs: dict[str, Any] = {
+        "init_value": lr * node.start,
+        "transition_steps": node.every,
+        "decay_rate": node.rate,
+        "transition_begin": begin,
+        "staircase": node.staircase,
+    }
+    if floor is not None:
+        kwargs["end_value"] = lr * floor
+    return "exponential_decay", kwargs
+
+
+def _ratios(bounds: Sequence[int], values: Sequence[float], path: str) -> dict[int, float]:
+    """optax's ``boundaries_and_scales``: each value as a multiple of the one before."""
+    out = {}
+    for b, before, after in zip(bounds, values, values[1:], strict=False):
+        if before == 0 and after != 0:
+            raise SpecError(path, f"the value rises from 0 at step {b}: optax scales the value")
+        out[int(b)] = 1.0 if before == after else after / before
+    return out

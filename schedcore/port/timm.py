@@ -14,7 +14,8 @@ body then sees ``t - warmup_t`` with ``warmup_prefix``, else ``t``. The bodies:
   its warmup ramps to the curve's value at ``warmup_t``, not to the base lr.
 - ``poly`` (PolyLRScheduler): the same cycles, ``lr_min + (lr_max - lr_min) *
   (1 - t_curr**k / t_i**k) ** power``.
-- ``step`` (StepLRScheduler): ``base * decay_rate ** (t // decay_t)``; ``constant`` is
+- ``step`` (StepLRScheduler): ``base * decay_rate ** (t // decay_t)``, a fractional
+  ``decay_t`` counted as Python's float ``//`` does (``1 // 0.1 == 9``); ``constant`` is
   create_scheduler_v2's StepLRScheduler with ``decay_t=1, decay_rate=1``.
 - ``multistep`` (MultiStepLRScheduler): ``base * decay_rate ** bisect_right(decay_t, t + 1)``
   (a milestone ``m`` applies from ``t = m - 1``).
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 from ..errors import SpecError, describe
@@ -53,6 +55,7 @@ from ..schedules.families import (
     Tanh,
 )
 from ..schedules.node import Schedule
+from ..schedules.piecewise import PiecewiseConstant
 from .common import (
     boolean,
     choice,
@@ -307,6 +310,68 @@ def _wsd(a: dict[str, Any], base: float) -> Schedule:
     return phases((stable, hold, "local"), (cool, decay_t, "local"), (Constant(0.0), None, "local"))
 
 
+STAIRS_EXACT_TO = 2**40
+"""A fractional ``decay_t`` is reproduced exactly for every ``t`` below this at least."""
+_STAIR_PERIOD = 10_000
+
+
+def _fractional_steps(every: float, rate: float) -> Schedule:
+    """``rate ** (t // every)`` for a fractional ``every``, as Python's float ``//`` counts:
+    ``floor(t / d)`` of the exact value ``d`` of the float (``1 // 0.1 == 9``: 0.1 is
+    0.1000000000000000055...). With ``a / b`` the simplest fraction of period ``a <= 10000``
+    close enough to ``d``, stair ``m`` starts at ``ceil(m * a / b)`` where ``d <= a / b``
+    (at ``floor(m * a / b) + 1``, a multiple of ``a / b`` one step late, where ``d > a / b``)
+    for every ``t`` below :data:`STAIRS_EXACT_TO` at least; the ``b`` stairs of each
+    ``a`` steps repeat: ``rate ** b`` per period times a table within it."""
+    exact = Fraction(every)
+    for approx in _convergents(exact):
+        a, b = approx.numerator, approx.denominator
+        if a > _STAIR_PERIOD:
+            break
+        gap = abs(exact - approx)
+        # stair m moves only once m * gap reaches 1 / b: never below t / every = m
+        if gap == 0 or Fraction(STAIRS_EXACT_TO) / exact * gap * b < 1:
+            break
+    else:  # pragma: no cover - a convergent equals the float eventually
+        a = _STAIR_PERIOD + 1
+    if a > _STAIR_PERIOD or rate**b == 0.0:
+        raise SpecError(
+            "decay_t",
+            f"{every!r} steps per decay has no short repeating pattern of stairs (period up to "
+            f"{_STAIR_PERIOD} steps, a decay of rate ** stairs per period above 0)",
+        )
+    late = exact > approx  # a multiple of a / b is reached one step later
+    offset = b - 1 if late else 0  # stairs by step u (= t - 1 when late): (u * b + offset) // a
+    counts = [(r * b + offset) // a for r in range(a)]
+    marks = [r for r in range(1, a) if counts[r] != counts[r - 1]]
+    period: Schedule = Step(every=a, gamma=rate**b)
+    if marks:
+        within = PiecewiseConstant(
+            boundaries=tuple(marks),
+            values=tuple(rate ** counts[r] for r in [0, *marks]),
+        )
+        period = Product(schedules=(period, Repeat(schedule=within, period=a)))
+    elif counts[0]:
+        period = Product(schedules=(period, Constant(rate ** counts[0])))
+    if not late:
+        return period
+    return phases((Constant(1.0), 1, "local"), (period, None, "local"))
+
+
+def _convergents(x: Fraction):
+    """The continued-fraction convergents of ``x``, simplest first."""
+    h0, h1, k0, k1 = 0, 1, 1, 0
+    rest = x
+    while True:
+        whole = math.floor(rest)
+        h0, h1 = h1, whole * h1 + h0
+        k0, k1 = k1, whole * k1 + k0
+        yield Fraction(h1, k1)
+        if rest == whole:
+            return
+        rest = 1 / (rest - whole)
+
+
 def _body(kind: str, a: dict[str, Any], base: float, restarts: str) -> Schedule:
     """The multiplier of ``base`` that ``_get_lr`` gives past the warmup, on the body's
     clock (``t - warmup_t`` with a warmup prefix, else ``t``)."""
@@ -314,16 +379,12 @@ def _body(kind: str, a: dict[str, Any], base: float, restarts: str) -> Schedule:
         return _wsd(a, base)
     if kind == "step":
         every = real(a["decay_t"], "decay_t", 0.0, open_low=True)
-        if not every.is_integer():
-            raise SpecError(
-                "decay_t",
-                f"a fractional step length ({every!r}) has no node; it is whole when stepping per "
-                "update (t_in_epochs=False, step_on_epochs=False) with whole updates per decay",
-            )
         rate = real(a["decay_rate"], "decay_rate", 0.0, 1.0, open_low=True)
-        return Step(every=int(every), gamma=rate)
+        if every.is_integer():
+            return Step(every=int(every), gamma=rate)
+        return _fractional_steps(every, rate)
     if kind == "multistep":
-        rate = real(a["decay_rate"], "decay_rate", 0.0, open_low=True)
+        rate = real(a["decay_rate"], "decay_rate", 0.0)
         given = a["decay_t"]
         if not isinstance(given, (list, tuple)):
             raise SpecError("decay_t", f"must be a list of milestones, got {describe(given)}")
@@ -333,6 +394,8 @@ def _body(kind: str, a: dict[str, Any], base: float, restarts: str) -> Schedule:
         if not marks or rate == 1.0:
             return Constant(1.0)
         # bisect_right(decay_t, t + 1): milestone m counts from t = m - 1
+        if rate == 0.0:  # 0 ** 0 = 1 before the first milestone, 0 from it on
+            return PiecewiseConstant(boundaries=(max(marks[0] - 1, 0),), values=(1.0, 0.0))
         return MultiStep(milestones=tuple(max(m - 1, 0) for m in marks), gamma=rate)
     end = real(a["lr_min"], "lr_min", 0.0) / base
     t_initial = integer(a["t_initial"], "t_initial", 1)
@@ -345,11 +408,13 @@ def _body(kind: str, a: dict[str, Any], base: float, restarts: str) -> Schedule:
         )
     k_decay = real(a["k_decay"], "k_decay", 0.0, open_low=True)
     if kind == "poly":
-        if k_decay != 1.0:
-            raise SpecError("k_decay", f"(1 - p ** {k_decay!r}) ** power has no node; use 1")
         power = real(a["power"], "power", 0.0)
         return _cycled(
-            lambda peak: Polynomial(steps=t_initial, start=peak, end=end, power=power), a, end
+            lambda peak: Polynomial(
+                steps=t_initial, start=peak, end=end, power=power, k_decay=k_decay
+            ),
+            a,
+            end,
         )
     # cosine
     cycle_limit = integer(a["cycle_limit"], "cycle_limit")

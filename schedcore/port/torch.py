@@ -19,17 +19,29 @@ restart from the closed form instead.
 
 **Composites inside composites.** A SequentialLR or ChainedScheduler that is the child
 SequentialLR starts with runs; torch's own SequentialLR steps it once more at
-construction, so a nested SequentialLR's milestones fall one step earlier, and the children
-it starts are stepped (not initialized) at step 0: ExponentialLR, PolynomialLR and
-MultiplicativeLR then apply one more factor there. A composite reached at a later milestone
+construction, so a nested SequentialLR's milestones fall one step earlier (two levels deep,
+two steps: every construction around it steps it again, after resetting the lr to
+``initial_lr``), and the children it starts are stepped (not initialized) at step 0:
+ExponentialLR, PolynomialLR and MultiplicativeLR then apply one more factor there, and
+CosineAnnealingLR's recursion scales its wave by ``2 / (1 + cos(pi / T_max))`` above the
+floor up to ``T_max``, where its additive branch restarts the plain wave (in a chain, the
+product holds up to ``T_max``). A composite reached at a later milestone
 makes torch raise (NotImplementedError: it has no closed form to restart from): the recipe
 runs up to that milestone and raises StepRangeError there. ChainedScheduler is the product of
 its multiplicative children; a child that sets the lr from its base lr (LambdaLR,
 CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR) overrides every child before it, so a
-chain that ends with one is that child. MultiplicativeLR is read when its factor is a
-constant that can be read without calling it: a plain function whose code only returns a
-number literal (``lambda epoch: 0.95``), or an object whose class's ``__call__`` only
+chain that ends with one is that child (a last CyclicLR applies the group's ``initial_lr`` at
+step 0: torch builds it with those as its base lrs). A first CosineAnnealingLR's recursion
+starts from the group's ``initial_lr``, which a later OneCycleLR may have changed: up to
+``T_max`` the wave runs from it, then from its own base lr. MultiplicativeLR is read when
+its factor is a constant that can be read without calling it: a plain function whose code
+only returns a number literal (``lambda epoch: 0.95``), or an object whose class's ``__call__`` only
 returns an attribute held in the instance's ``__dict__`` (``return self.factor``).
+
+**Growth factors.** StepLR, ExponentialLR and MultiplicativeLR with a factor above 1 run
+in torch until the float overflows; the recipe follows them while the multiplier stays at
+most 1e100 (shared by the growing children of a chain) and raises StepRangeError after
+(:func:`schedcore.port.common.growth`, the rule the OneFlow importer uses too).
 
 **Stepped objects.** Only constructor arguments and ``base_lrs`` are read, never the current
 lr, so a scheduler that has been stepped ``n`` times gives the same recipe as a fresh one
@@ -50,15 +62,15 @@ import types
 from typing import Any
 
 from ..errors import SpecError, StepRangeError, describe
-from ..fields import MAX_STEP
+from ..fields import LR_RANGE, MAX_STEP
 from ..recipes import Recipe
 from ..schedules.breakpoints import leading_warmup
 from ..schedules.combinators import Phase, Product, Scale, Sequence
 from ..schedules.cyclic import SGDR, Cyclic, OneCycle
 from ..schedules.families import Constant, Cosine, Exponential, Linear, MultiStep, Polynomial, Step
-from ..schedules.node import Schedule
+from ..schedules.node import MAX_PEAK, Schedule
 from ..schedules.piecewise import PiecewiseConstant, PiecewiseInterpolate
-from .common import group_recipe, integer, phases, real, until
+from .common import group_recipe, growth, integer, phases, real, until
 from .native import COMPOSITE, Abs, Native
 from .transformers import lambda_schedule
 
@@ -91,6 +103,7 @@ MULTIPLICATIVE = (
 )
 RECURSIVE = (*MULTIPLICATIVE, "MultiplicativeLR")
 ABSOLUTE = ("LambdaLR", "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR")
+COSINES = ("CosineAnnealingLR", "CosineAnnealingWarmRestarts")
 """Schedulers that set the lr from their base lr, ignoring the current one."""
 HF_MODULE = "transformers.optimization"
 
@@ -135,8 +148,9 @@ def from_torch(scheduler: Any) -> Recipe:
     ConstantLR, LinearLR, ExponentialLR, PolynomialLR, CosineAnnealingLR,
     CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR, and LambdaLR holding one of
     transformers' schedule functions, MultiplicativeLR with a constant factor), SequentialLR
-    of them (a nested composite too: see the module docstring), and ChainedScheduler of the
-    multiplicative ones, possibly ending with one that sets the lr absolutely.
+    of them (nested composites too, to any depth: see the module docstring), and
+    ChainedScheduler of the multiplicative ones, possibly ending with one that sets the lr
+    absolutely. A growth factor above 1 runs up to a multiplier of 1e100.
     ReduceLROnPlateau, and LambdaLR or MultiplicativeLR with an arbitrary function raise
     SpecError.
 
@@ -184,7 +198,7 @@ def _check_current(scheduler: Any, kind: str, groups: list, entries: list) -> No
 
 
 def _read(
-    s: Any, g: int, path: str, restart: bool, stepped: bool = False
+    s: Any, g: int, path: str, restart: bool, stepped: bool = False, bound: float = MAX_PEAK
 ) -> tuple[float, Schedule]:
     """``(base lr, multiplier schedule)`` of scheduler ``s`` for param group ``g``.
 
@@ -201,24 +215,30 @@ def _read(
     if kind == "OneCycleLR":
         return _onecycle(s, g, path)
     base = _float(s.base_lrs[g])
-    if base < 0 or (base == 0 and float(getattr(s, "eta_min", 0.0)) != 0):
+    if base < 0:
         raise SpecError(
             f"optimizer.param_groups[{g}].initial_lr",
-            f"is {base!r}; schedcore needs a positive base lr here",
+            f"is {base!r}; schedcore needs a non-negative base lr here",
         )
-    # a zero base lr (a CyclicLR with base_lr 0 before it, say) keeps the lr at 0
-    schedule = _single(kind, s, g, base or 1.0, path, restart)
+    if kind in COSINES:
+        # a cosine from a base lr below its floor (a CyclicLR with a tiny or zero base_lr
+        # before it, say) rises to the floor: the recipe's base lr is then the floor
+        base = max(base, real(s.eta_min, f"{path}.eta_min", 0.0))
+    # a zero base lr (and floor) keeps the lr at 0
+    schedule = _single(kind, s, g, base or 1.0, path, restart, bound)
     if stepped:
-        schedule = _stepped(kind, s, schedule, path)
+        schedule = _stepped(kind, s, schedule, path, bound)
     return base, schedule
 
 
-def _stepped(kind: str, s: Any, schedule: Schedule, path: str) -> Schedule:
+def _stepped(kind: str, s: Any, schedule: Schedule, path: str, bound: float = MAX_PEAK) -> Schedule:
     """``schedule`` of a recursive scheduler started by a plain ``step()`` at step 0, which
     applies one factor more than its initial step where torch's ``get_lr`` does not check
     for the initial step."""
     if kind in ("ExponentialLR", "MultiplicativeLR"):
         rate = schedule(1)  # the constant factor, applied once more at step 0
+        if rate > 1:  # a growth factor: the extra factor counts against the bound
+            schedule = growth(rate, 1, bound / rate)
         return Scale(schedule=schedule, factor=rate)
     if kind == "PolynomialLR":
         total = int(s.total_iters)
@@ -231,15 +251,64 @@ def _stepped(kind: str, s: Any, schedule: Schedule, path: str) -> Schedule:
         first = ((1.0 - 0 / total) / (1.0 - (0 - 1) / total)) ** float(s.power)
         return Scale(schedule=schedule, factor=first)
     if kind == "CosineAnnealingLR":
-        raise SpecError(
-            path,
-            "is a CosineAnnealingLR stepped at step 0 by a nested composite: torch's cosine "
-            "recursion then starts from a ratio at step -1, which has no closed form",
-        )
+        assert isinstance(schedule, Cosine)
+        return _stepped_cosine(schedule, path)
     return schedule
 
 
-def _single(kind: str, s: Any, g: int, base: float, path: str, restart: bool) -> Schedule:
+def _stepped_cosine(
+    cosine: Cosine,
+    path: str,
+    chained: bool = False,
+    lead: float | None = None,
+    stepped: bool = True,
+) -> Schedule:
+    """torch's CosineAnnealingLR (``T = T_max``; ``start``, floor ``e`` relative) whose
+    recursion starts from the lr ``lead`` (relative; its own base lr unless a later
+    scheduler changed the group's ``initial_lr``) and, if ``stepped``, with a plain
+    ``step()`` at step 0. The recursion multiplies ``lr - eta_min`` by ``(1 + cos(pi k /
+    T)) / (1 + cos(pi (k - 1) / T))``, so up to ``T`` the value is the wave from ``lead``,
+    scaled above its floor by ``F = 2 / (1 + cos(pi / T))`` when stepped (the ratio at
+    ``k = 0``); at ``T + 1`` its additive branch restarts the plain wave from its own base
+    lr (in a chain that drops the other factors: the product holds up to ``T`` only). With
+    ``T = 1`` the additive branch is taken at step 0 itself when stepped (``lead + start -
+    e``; ``lead`` unstepped), then the wave."""
+    steps, start, end = cosine.steps, cosine.start, cosine.end
+    lead = start if lead is None else lead
+    if lead == start and not stepped:
+        return cosine
+    wave = Cosine(steps=steps, start=start, end=end, after="periodic")
+    factor = 2.0 / (1.0 + math.cos(math.pi / steps)) if steps > 1 and stepped else 1.0
+    if steps == 1:
+        first_value = lead + start - end if stepped else lead
+    else:
+        first_value = end + (lead - end) * factor
+    if first_value < 0:
+        raise SpecError(
+            path,
+            "is a CosineAnnealingLR stepped at step 0 from an lr below its eta_min: "
+            "torch's recursion gives a negative lr there, which no recipe holds",
+        )
+    if steps == 1:
+        if chained:
+            raise SpecError(
+                f"{path}.T_max",
+                "is 1 in a chain stepped at step 0: torch's cosine adds its base lr to the "
+                "other factors' lr there, which is no product",
+            )
+        first: Schedule = Constant(first_value)
+        return Sequence(phases=(Phase(first, 1), Phase(wave, None, "global")))
+    scaled = Cosine(steps=steps, start=first_value, end=end, after="error")
+    if chained:
+        return scaled
+    return Sequence(phases=(Phase(scaled, steps + 1), Phase(wave, None, "global")))
+
+
+def _single(
+    kind: str, s: Any, g: int, base: float, path: str, restart: bool, bound: float = MAX_PEAK
+) -> Schedule:
+    """The multiplier of a single scheduler; a growth factor above 1 runs up to ``bound``
+    (see :func:`schedcore.port.common.growth`)."""
     if kind == "MultiplicativeLR":
         if restart:
             raise SpecError(
@@ -250,15 +319,15 @@ def _single(kind: str, s: Any, g: int, base: float, path: str, restart: bool) ->
         factor = _constant_factor(s.lr_lambdas[g], f"{path}.lr_lambdas[{g}]")
         if factor == 0:
             return PiecewiseConstant(boundaries=(1,), values=(1.0, 0.0))
-        return Exponential(rate=factor)
+        return growth(factor, 1, bound) if factor > 1 else Exponential(rate=factor)
     if kind == "LambdaLR":
         return _lambda(s.lr_lambdas[g], f"{path}.lr_lambdas[{g}]")
     if kind == "StepLR":
         every = integer(s.step_size, f"{path}.step_size", 1)
-        gamma = _gamma(s.gamma, f"{path}.gamma")
+        gamma = real(s.gamma, f"{path}.gamma", 0.0)
         if gamma == 0:
             return PiecewiseConstant(boundaries=(every,), values=(1.0, 0.0))
-        return Step(every=every, gamma=gamma)
+        return growth(gamma, every, bound) if gamma > 1 else Step(every=every, gamma=gamma)
     if kind == "MultiStepLR":
         milestones = sorted(integer(m, f"{path}.milestones", 0) for m in s.milestones.elements())
         gamma = real(s.gamma, f"{path}.gamma", 0.0)
@@ -293,10 +362,10 @@ def _single(kind: str, s: Any, g: int, base: float, path: str, restart: bool) ->
             return Constant(start)  # recursive quirk: start_factor for ever
         return Linear(steps=total, start=start, end=end)
     if kind == "ExponentialLR":
-        gamma = _gamma(s.gamma, f"{path}.gamma")
+        gamma = real(s.gamma, f"{path}.gamma", 0.0)
         if gamma == 0:
             return PiecewiseConstant(boundaries=(1,), values=(1.0, 0.0))
-        return Exponential(rate=gamma)
+        return growth(gamma, 1, bound) if gamma > 1 else Exponential(rate=gamma)
     if kind == "PolynomialLR":
         total = integer(s.total_iters, f"{path}.total_iters")
         power = real(s.power, f"{path}.power", 0.0)
@@ -312,19 +381,13 @@ def _single(kind: str, s: Any, g: int, base: float, path: str, restart: bool) ->
     if kind == "CosineAnnealingLR":
         t_max = integer(s.T_max, f"{path}.T_max", 1)
         eta = real(s.eta_min, f"{path}.eta_min", 0.0)
-        return Cosine(steps=t_max, start=1.0, end=eta / base, after="periodic")
+        start = _float(s.base_lrs[g]) / base
+        return Cosine(steps=t_max, start=start, end=eta / base, after="periodic")
     # CosineAnnealingWarmRestarts
     period = integer(s.T_0, f"{path}.T_0", 1)
     t_mul = integer(s.T_mult, f"{path}.T_mult", 1)
     eta = real(s.eta_min, f"{path}.eta_min", 0.0)
-    return SGDR(period=period, t_mul=t_mul, start=1.0, end=eta / base)
-
-
-def _gamma(value: Any, path: str) -> float:
-    gamma = real(value, path, 0.0)
-    if gamma > 1.0:
-        raise SpecError(path, f"is {gamma!r} > 1: the lr grows without bound; accepted: [0, 1]")
-    return gamma
+    return SGDR(period=period, t_mul=t_mul, start=_float(s.base_lrs[g]) / base, end=eta / base)
 
 
 def _raises_at(kind: str, s: Any) -> int | None:
@@ -369,7 +432,7 @@ def _constant_factor(fn: Any, path: str) -> float:
             "lambda epoch: 0.95, or an object whose __call__ returns self.<attribute>); an "
             "arbitrary function has no closed form. Write the schedule as a recipe instead",
         )
-    return _gamma(value, path)
+    return real(value, path, 0.0)
 
 
 def _returned(fn: types.FunctionType, constant: bool) -> Any:
@@ -480,9 +543,11 @@ def _onecycle(s: Any, g: int, path: str) -> tuple[float, Schedule]:
     return peak, Sequence(phases=(Phase(node, total), Phase(stop)))
 
 
-def _sequential(s: Any, g: int, path: str, nested: bool = False) -> tuple[float, Schedule]:
-    """``nested``: ``s`` is the child an outer SequentialLR starts with, stepped once more
-    at its construction (its clock runs one step ahead of the outer one)."""
+def _sequential(s: Any, g: int, path: str, shift: int = 0) -> tuple[float, Schedule]:
+    """``shift``: how many steps ``s``'s clock runs ahead of the outermost one. A
+    SequentialLR that an outer SequentialLR starts with is stepped once more by that outer
+    one's construction, and once more by the construction of each SequentialLR around that
+    one: two levels deep, its clock is two steps ahead."""
     children, milestones = list(s._schedulers), list(s._milestones)
     for i, m in enumerate(milestones):
         integer(m, f"{path}.milestones[{i}]")
@@ -493,11 +558,11 @@ def _sequential(s: Any, g: int, path: str, nested: bool = False) -> tuple[float,
             )
     # torch initializes the child bisect_right(milestones, 0) picks; each later child is
     # restarted at its milestone from its closed form at 0, on its own clock. Nested, the
-    # clock is one ahead: milestone m is reached at outer step m - 1, and the child picked
-    # at step 0 is restarted (its milestone is 1) or stepped (not initialized)
-    shift = 1 if nested else 0
+    # clock is `shift` ahead: milestone m is reached at outer step m - shift, and the child
+    # picked at step 0 is restarted (its milestone is `shift`) or stepped (not initialized;
+    # every construction around it resets the lr to initial_lr before stepping it again)
     first = bisect.bisect_right(milestones, shift)
-    stepped = nested and not (first and milestones[first - 1] == 1)
+    stepped = shift > 0 and not (first and milestones[first - 1] == shift)
     bounds = [0, *(max(m - shift, 0) for m in milestones), None]
     entries: list[tuple[float, Schedule, int | None]] = []
     for i, child in enumerate(children):
@@ -507,41 +572,60 @@ def _sequential(s: Any, g: int, path: str, nested: bool = False) -> tuple[float,
         length = None if end is None else end - begin
         if i < first or length == 0:
             continue  # never runs
-        if kind in COMPOSITE and (nested or i > first):
-            if i == first:
+        if kind in COMPOSITE and (i > first or (i and milestones[i - 1] > 0)):
+            if i == first:  # pragma: no cover - torch raises building it
                 raise SpecError(
                     where,
-                    f"is a {kind} inside a nested composite: schedcore reads composites "
-                    "nested one level deep",
+                    f"is a {kind} restarted while torch builds the composites around it "
+                    "(torch raises NotImplementedError there)",
                 )
             # torch's SequentialLR cannot restart a composite at its milestone: it raises
             # NotImplementedError there (a composite has no closed form to restart from)
             entries.append((0.0, _NOT_RESTARTABLE, None))
             break
         if kind == "SequentialLR":
-            base, schedule = _sequential(child, g, where, nested=True)
+            base, schedule = _sequential(child, g, where, shift + 1)
         else:
             # a ChainedScheduler started by torch steps its children (it has no initial step)
             step0 = i == first and (stepped or kind == "ChainedScheduler")
-            restart = i > first or (nested and not stepped)
-            base, schedule = _read(child, g, where, restart, stepped=step0)
+            restart = i > first or (shift > 0 and not stepped)
+            target, named = child, where
+            if [type(c).__name__ for c in getattr(child, "_schedulers", ())] == [
+                "CosineAnnealingLR"
+            ] and kind == "ChainedScheduler":  # a chain of one cosine is that cosine
+                target, named = child._schedulers[0], f"{where}._schedulers[0]"
+            cosine = type(target).__name__ == "CosineAnnealingLR"
+            cosine_first = cosine and i == first and not restart
+            base, schedule = _read(target, g, named, restart, stepped=step0 and not cosine_first)
         if i == first and (kind in RECURSIVE or _all_recursive(child, kind)):
             # its recursion starts from the group's initial_lr (which a later OneCycleLR
             # may have overwritten), not from its own base_lrs
             current = _float(s.optimizer.param_groups[g]["initial_lr"])
-            if current != base and (kind == "CosineAnnealingLR" or kind in COMPOSITE):
-                raise SpecError(
-                    where,
-                    f"starts recursively from param_groups[{g}]['initial_lr'] = {current!r}, "
-                    f"which a later scheduler changed from its base lr {base!r}; torch's "
-                    "cosine recursion then mixes both",
-                )
-            base = current
+            if cosine_first:
+                # up to T_max the wave from initial_lr, then from its own base lr
+                assert isinstance(schedule, Cosine)
+                schedule = _stepped_cosine(schedule, named, lead=current / base, stepped=step0)
+            elif not cosine:
+                base = current
+        ends = _ends_within(schedule, length)
+        if ends is not None:
+            # a nested composite raises inside its phase (torch's NotImplementedError at
+            # its own milestone): torch stops there, so does the recipe
+            if ends:
+                entries.append((base, schedule, ends))
+            entries.append((0.0, _NOT_RESTARTABLE, None))
+            break
         entries.append((base, schedule, length))
     stop = entries[-1][1] is _NOT_RESTARTABLE
     if stop:
         entries.pop()
     base = next((b for b, _, _ in entries if b > 0), 0.0)
+    if base < LR_RANGE[0] or any(
+        b > base and sch.peak() * (b / base) > MAX_PEAK for b, sch, _ in entries
+    ):
+        # a tiny first base lr (a CyclicLR's base_lr near 0), or a growth factor scaled
+        # past the bound: the largest base lr is the recipe's
+        base = max(b for b, _, _ in entries)
     parts = [
         (sch if b == base else Scale(schedule=sch, factor=b / base), n, "local")
         for b, sch, n in entries
@@ -549,8 +633,31 @@ def _sequential(s: Any, g: int, path: str, nested: bool = False) -> tuple[float,
     result = phases(*parts)
     if stop:
         last = sum(n for _, n, _ in parts if n) - 1
+        if last < 0:  # pragma: no cover - torch raises building it
+            raise SpecError(path, "raises at step 0 in torch")
         result = until(result, last)
     return base, result
+
+
+def _ends_within(schedule: Schedule, length: int | None) -> int | None:
+    """The first step below ``length`` at which ``schedule`` raises StepRangeError (it
+    raises at every later one: a composite's stop), or None."""
+    if length is None:
+        return None
+    try:
+        schedule(length - 1)
+        return None
+    except StepRangeError:
+        pass
+    low, high = 0, length - 1
+    while low < high:
+        mid = (low + high) // 2
+        try:
+            schedule(mid)
+            low = mid + 1
+        except StepRangeError:
+            high = mid
+    return low
 
 
 def _all_recursive(s: Any, kind: str) -> bool:
@@ -576,9 +683,17 @@ def _chained(s: Any, g: int, path: str, stepped: bool = False) -> tuple[float, S
         # it at total_iters, OneCycleLR past total_steps)
         where = f"{path}._schedulers[{len(children) - 1}]"
         base, last = _read(children[-1], g, where, restart=False, stepped=stepped)
+        if kinds[-1] == "CyclicLR" and not stepped:
+            # torch's quirk: while a CyclicLR is built, its base_lrs are the group's
+            # initial_lr (set by the schedulers before it), so its lr at step 0 is that
+            first = _float(children[-1].optimizer.param_groups[g]["initial_lr"]) / base
+            if first != last(0):
+                head = Constant(first)
+                last = Sequence(phases=(Phase(head, 1), Phase(last, None, "global")))
         ends = [_raises_at(type(c).__name__, c) for c in children[:-1]]
         end = min((e for e in ends if e is not None), default=None)
         return base, last if end is None else until(last, end - 1)
+    bound = _shared_bound(children, kinds, g, path)
     factors: list[Schedule] = []
     base = None
     for i, child in enumerate(children):
@@ -596,10 +711,16 @@ def _chained(s: Any, g: int, path: str, stepped: bool = False) -> tuple[float, S
                 "OneCycleLR) is read only as the last child, and a floor eta_min mixes into "
                 "the other children's factors (no closed form)",
             )
-        child_base, factor = _read(child, g, where, restart=False, stepped=stepped)
+        cosine_stepped = stepped and kind == "CosineAnnealingLR" and len(children) > 1
+        child_base, factor = _read(
+            child, g, where, restart=False, stepped=stepped and not cosine_stepped, bound=bound
+        )
         if base is None:
             base = child_base
-        if kind == "CosineAnnealingLR" and len(children) > 1:
+        if cosine_stepped:
+            assert isinstance(factor, Cosine)
+            factor = _stepped_cosine(factor, where, chained=True)
+        elif kind == "CosineAnnealingLR" and len(children) > 1:
             # at T_max + 1 torch's recursion restarts the cosine additively, dropping the
             # other factors: the product holds up to T_max only
             assert isinstance(factor, Cosine)
@@ -607,6 +728,31 @@ def _chained(s: Any, g: int, path: str, stepped: bool = False) -> tuple[float, S
         factors.append(factor)
     assert base is not None
     return base, factors[0] if len(factors) == 1 else Product(schedules=tuple(factors))
+
+
+def _growing(kind: str, s: Any, g: int, path: str) -> bool:
+    if kind in ("StepLR", "ExponentialLR"):
+        return real(s.gamma, f"{path}.gamma", 0.0) > 1
+    if kind == "MultiplicativeLR":
+        return _constant_factor(s.lr_lambdas[g], f"{path}.lr_lambdas[{g}]") > 1
+    return False
+
+
+def _shared_bound(children: list, kinds: list[str], g: int, path: str) -> float:
+    """The multiplier bound each growing child of a chain runs up to: MAX_PEAK shared by the
+    growing children, after the peaks of the others."""
+    growing = [
+        _growing(k, c, g, f"{path}._schedulers[{i}]")
+        for i, (k, c) in enumerate(zip(kinds, children, strict=True))
+    ]
+    if not any(growing):
+        return MAX_PEAK
+    fixed = 1.0
+    for i, (kind, child) in enumerate(zip(kinds, children, strict=True)):
+        if not growing[i] and kind in RECURSIVE:
+            fixed *= _read(child, g, f"{path}._schedulers[{i}]", restart=False)[1].peak()
+    # a margin, so that the product of the peaks (rounded) stays within MAX_PEAK too
+    return (MAX_PEAK / max(fixed, 1.0)) ** (1.0 / sum(growing)) * (1 - 1e-9)
 
 
 # -- export --------------------------------------------------------------------------------
@@ -654,7 +800,7 @@ def _plan(s: Schedule, path: str) -> Native:
             return Native("ExponentialLR", {"gamma": s.rate})
         if s.staircase:
             return Native("StepLR", {"step_size": s.every, "gamma": s.rate})
-    if name == "polynomial" and (s.start, s.end, s.after) == (1.0, 0.0, "hold"):
+    if name == "polynomial" and (s.start, s.end, s.after, s.k_decay) == (1.0, 0.0, "hold", 1.0):
         return Native("PolynomialLR", {"total_iters": s.steps, "power": s.power})
     if (
         name == "piecewise_constant"

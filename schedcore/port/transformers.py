@@ -627,6 +627,7 @@ def _candidates(r: Recipe) -> list[tuple[str, dict[str, Any]]]:
         and body.start == 1.0
         and body.after == "hold"
         and body.power > 0
+        and body.k_decay == 1.0
     ):
         add("polynomial", w, w + body.steps, lr_end=_lr_end(lr, body.end), power=body.power)
     elif isinstance(body, InverseSqrt):

@@ -133,7 +133,7 @@ class Cosine(_Anneal):
 @node("polynomial")
 @frozen
 class Polynomial(_Anneal):
-    """``(start - end) * (1 - p) ** power + end`` with ``p = k / steps``.
+    """``(start - end) * (1 - p ** k_decay) ** power + end`` with ``p = k / steps``.
 
     ``power = 0`` keeps ``start`` at every step (``0 ** 0 == 1``), as torch and optax do.
 
@@ -141,22 +141,34 @@ class Polynomial(_Anneal):
     PolynomialDecay and OneFlow's PolynomialLR with ``cycle=True``: past ``steps`` the decay
     is stretched to the next multiple of ``steps``, ``p = k / (steps * ceil(k / steps))``,
     so the value returns to ``end`` at every multiple and jumps up after it, but never back
-    to ``start``.
+    to ``start``. ``after = 'stretch_early'`` stretches at the multiple itself,
+    ``p = k / (steps * (floor(k / steps) + 1))``, never reaching ``end``: what Keras'
+    ``cycle=True`` applies in ``model.fit`` at the multiples whose float32
+    ``k * fl(1 / steps)`` rounds above a whole number.
     """
 
     power: float = param(Real(0.0), "exponent of the decay (1 is linear)", 1.0)
     after: str = param(
-        Choice(*AFTER_MODES, "stretch"),
-        "past the end: 'hold', 'periodic', 'error', or 'stretch' the decay (Keras cycle)",
+        Choice(*AFTER_MODES, "stretch", "stretch_early"),
+        "past the end: 'hold', 'periodic', 'error', or 'stretch' the decay (Keras cycle; "
+        "'stretch_early': from each multiple on)",
         "hold",
+    )
+    k_decay: float = param(
+        Real(0.0, open_low=True), "exponent on the position: (1 - p ** k_decay) (timm)", 1.0
     )
 
     def dense(self, ops, t):
-        if self.after == "stretch":
+        if self.after == "stretch_early":
+            n = ops.floor_divide(t, self.steps) + 1
+            p = ops.float(t) / (ops.float(n) * self.steps)
+        elif self.after == "stretch":
             n = ops.maximum(ops.floor_divide(t + (self.steps - 1), self.steps), 1)
             p = ops.float(t) / (ops.float(n) * self.steps)
         else:
             p = self._progress(ops, t, self.after)
+        if self.k_decay != 1.0:
+            p = ops.power(p, self.k_decay)
         return (self.start - self.end) * ops.power(1.0 - p, self.power) + self.end
 
 

@@ -212,9 +212,11 @@ def poly_cycle_expect(n, start, end, power):
 
 POLYNOMIAL = Entry(
     "polynomial",
-    # polynomial has one more past-the-end mode: Keras' stretching decay
+    # polynomial has two more past-the-end modes: Keras' stretching decay, eager and in fit
     strategy=lambda d: anneal(
-        "polynomial", st.one_of(d.after, st.just("stretch")), power=floats(0.0, 5.0)
+        "polynomial",
+        st.one_of(d.after, st.sampled_from(["stretch", "stretch_early"])),
+        power=floats(0.0, 5.0),
     ),
     cases=[
         *(
@@ -240,6 +242,20 @@ POLYNOMIAL = Entry(
             poly_cycle_expect(10, 1.0, 0.1, 2.0),
             [*around(10, 20, 30), 0, 1, 5, 15, 999, 1000, 1001],
             "stretch",
+        ),
+        Case(
+            "k_decay0.5",
+            lambda: sc.polynomial(steps=9, start=1.0, end=0.1, power=2.0, k_decay=0.5),
+            lambda k: 0.9 * (1 - (min(k, 9) / 9) ** 0.5) ** 2.0 + 0.1,
+            [0, 1, 4, 8, 9, 10, 100],
+            "hold",
+        ),
+        Case(
+            "stretch_early",
+            lambda: sc.polynomial(steps=10, start=1.0, end=0.1, power=2.0, after="stretch_early"),
+            lambda k: 0.9 * (1 - k / (10 * (k // 10 + 1))) ** 2.0 + 0.1,
+            [*around(10, 20, 30), 0, 1, 5, 15, 999, 1000, 1001],
+            "stretch_early",
         ),
     ],
     errors=[

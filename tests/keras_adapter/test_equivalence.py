@@ -125,6 +125,9 @@ def test_schedule_values_equal_core_for_any_tree(data, schedule):
     lr = data.draw(hs.sampled_from([1.0, 3e-4]), label="lr")
     xla = data.draw(hs.sampled_from([False, False, False, True]), label="xla")
     expected = lr * schedule(steps)
+    # the backend computes in float64 before its float32 result: a 1-ulp difference in its pow
+    # or cos grows when a formula cancels terms of order 1, e.g. 1 - (1 - p) ** 1.2e-7
+    cancellation = lr * 4 * np.finfo(np.float64).eps
     for got in compiled_values(sk.schedule(schedule, lr=lr), steps, xla):
         assert got.dtype == np.float32
-        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=FLUSHED)
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=FLUSHED + cancellation)

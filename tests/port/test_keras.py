@@ -32,7 +32,10 @@ from .helpers import F32, F64, FAST, SLOW, assert_lr
 S = keras.optimizers.schedules
 
 LR = st.sampled_from([0.1, 1e-3, 1.0]) | st.floats(1e-4, 2.0)
-STEPS = st.integers(1, 40)
+# lengths whose compiled float32 quotient k * fl(1/n) first rounds wrong at a multiple of n
+# (model.fit applies the step before: 41, 47, 55, 61; the step after: 7, 13, 14, 15 for ceil)
+# are drawn too, so that boundaries in the first 20 steps or stairs come up
+STEPS = st.integers(1, 40) | st.sampled_from([41, 47, 55, 61, 7, 13])
 
 
 def real(low: float, high: float):
@@ -327,17 +330,69 @@ def stair_probe(n: int, stairs: int = 20) -> np.ndarray:
 
 @SLOW
 @given(
-    n=st.integers(1, 300),
-    kind=st.sampled_from(["exp", "inverse"]),
+    n=st.integers(1, 300) | st.sampled_from([41, 55, 61]),
+    kind=st.sampled_from(["exp", "inverse", "restarts", "poly", "cycle"]),
     rate=st.sampled_from([0.5, 0.9]) | st.floats(0.05, 0.99),
+    alpha=st.sampled_from([0.0, 0.1]) | st.floats(0.0, 1.0),
 )
-def test_fit_staircases_match_at_the_first_20_boundaries(n, kind, rate):
+def test_fit_staircases_match_at_the_first_20_boundaries(n, kind, rate, alpha):
+    """Staircases, restarts with equal cycles, held and stretching polynomials: each divides
+    the step by a constant, which the compiled train step multiplies by its float32
+    reciprocal."""
     if kind == "exp":
         schedule = S.ExponentialDecay(1.0, n, rate, staircase=True)
-    else:
+    elif kind == "inverse":
         schedule = S.InverseTimeDecay(1.0, n, 10 * rate, staircase=True)
+    elif kind == "restarts":
+        schedule = S.CosineDecayRestarts(1.0, n, t_mul=1.0, m_mul=rate, alpha=alpha)
+    else:
+        schedule = S.PolynomialDecay(1.0, n, alpha, power=rate, cycle=kind == "cycle")
     steps = stair_probe(n)
-    np.testing.assert_allclose(from_keras(schedule).lr(steps), fit_lrs(schedule, steps), rtol=F32)
+    got, applied = from_keras(schedule).lr(steps), fit_lrs(schedule, steps)
+    if kind in ("exp", "inverse"):
+        np.testing.assert_allclose(got, applied, rtol=F32)
+    else:  # float32 curves: relative 1e-6 and one ulp of the peak, as for eager Keras
+        assert_float32(got, applied, schedule)
+
+
+@pytest.mark.parametrize(
+    ("n", "alpha", "m_mul"), [(41, 0.1, 0.9), (61, 0.0, 0.5), (55, 0.2, 1.0), (55, 1.5, 0.5)]
+)
+def test_fit_restarts_equal_cycles_one_step_late(n, alpha, m_mul):
+    """``41 * fl(1/41) = 0.99999994``: model.fit ends the first cycle at update 41 (``alpha``)
+    and restarts at 42, where eager Keras restarts at 41; likewise at 82, 164, ..."""
+    schedule = S.CosineDecayRestarts(1.0, n, t_mul=1.0, m_mul=m_mul, alpha=alpha)
+    steps = stair_probe(n)
+    applied = fit_lrs(schedule, steps)
+    assert applied[list(steps).index(n)] == np.float32(alpha)
+    assert float(schedule(n)) != np.float32(alpha)  # eager restarts at n
+    assert_float32(from_keras(schedule).lr(steps), applied, schedule)
+    eager = from_keras(schedule, arithmetic="eager")
+    assert_float32(eager.lr(steps), keras_values(schedule, steps[-1] + 1)[steps], schedule)
+
+
+@pytest.mark.parametrize("n", [7, 13, 55])
+def test_fit_stretches_a_cycling_polynomial_a_step_early(n):
+    """``21 * fl(1/7) = 3.0000002``: ``ceil`` gives 4, so model.fit applies the decay
+    stretched to 28 at update 21 (``1 - 21/28 = 0.25``) where eager Keras reaches 0."""
+    schedule = S.PolynomialDecay(1.0, n, 0.0, cycle=True)
+    steps = stair_probe(n)
+    applied = fit_lrs(schedule, steps)
+    assert_float32(from_keras(schedule).lr(steps), applied, schedule)
+    if n == 7:
+        assert applied[list(steps).index(21)] == 0.25 and float(schedule(21)) == 0.0
+        assert from_keras(schedule, arithmetic="eager").lr(21) == 0.0
+
+
+def test_fit_holds_a_fractional_power_above_the_end():
+    """``p = min(k, 55) * fl(1/55)`` stays ``1 - 2**-24``: ``(2**-24) ** 0.5 = 2.44e-4``
+    is held from update 55 on instead of the end value 0."""
+    schedule = S.PolynomialDecay(1.0, 55, 0.0, power=0.5)
+    steps = np.array([0, 54, 55, 56, 1000])
+    applied = fit_lrs(schedule, steps)
+    assert applied[2] == pytest.approx(2**-12) and float(schedule(55)) == 0.0
+    assert_float32(from_keras(schedule).lr(steps), applied, schedule)
+    assert from_keras(schedule, arithmetic="eager").lr(55) == 0.0
 
 
 def test_fit_far_boundaries():

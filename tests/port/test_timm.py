@@ -324,7 +324,10 @@ STRATEGIES = {
         },
     ),
     "step": st.fixed_dictionaries(
-        {"decay_t": st.integers(1, 12) | st.sampled_from([2.0, 2.4, 0.5])},
+        {
+            "decay_t": st.integers(1, 12)
+            | st.sampled_from([2.0, 2.4, 0.5, 0.1, 0.3, 1.1, 7.2, 0.45, 2.37, 1 / 3])
+        },
         optional={**WARMUP, "decay_rate": st.sampled_from([1.0, 0.5, 0.1, 0.97, 1.5])},
     ),
     "multistep": st.fixed_dictionaries(
@@ -347,9 +350,9 @@ GROUPS = st.sampled_from(
 REFUSALS = {
     "cosine": set(),
     "tanh": {"cycle_mul", "ub"},
-    "poly": {"cycle_mul", "k_decay"},
-    "step": {"decay_t", "decay_rate"},
-    "multistep": {"decay_rate"},
+    "poly": {"cycle_mul"},
+    "step": {"decay_rate"},
+    "multistep": set(),
     "wsd": {"stable_fn", "decay_fn", "decay_power"},
 }
 
@@ -454,6 +457,32 @@ def test_create_scheduler_v2_of_scheduler_kwargs_matches_real_timm(cfg, groups, 
     want = timm_run(make, *groups, n, upe, None)
     got = np.atleast_2d(recipe.lr(np.arange(n))).reshape(want.shape)
     assert_lr(got, want, F64, str(kwargs), scale=max(groups[0]))
+
+
+@pytest.mark.parametrize("decay_t", [0.1, 2.4, 0.3, 1.1, 7.2, 1 / 3])
+@pytest.mark.parametrize("warmup_t", [0, 3])
+def test_fractional_step_length_counts_as_pythons_float_floor(decay_t, warmup_t):
+    """``t // decay_t`` in Python floats: ``1 // 0.1 == 9`` (0.1 is a little above 1/10), so
+    every stair of ``decay_t = 0.1`` comes a step late against 10 per step; ``2.4`` (a
+    little below 12/5) puts 5 stairs in every 12 steps from 0 on."""
+    cls = real_timm_scheduler().StepLRScheduler
+    kw = {"decay_t": decay_t, "decay_rate": 0.97, "warmup_t": warmup_t, "warmup_lr_init": 0.01}
+    recipe = from_timm(lr=0.5, scheduler="step", t_in_epochs=False, **kw)
+    want = timm_run(lambda o: cls(o, t_in_epochs=False, **kw), (0.5,), None, 400, 1, False)
+    assert_lr(recipe.lr(np.arange(400)), want[0], F64, str(kw))
+    if decay_t == 0.1:
+        assert want[0][1 + warmup_t] == 0.5 * 0.97**9
+
+
+@pytest.mark.parametrize("k_decay", [0.5, 2.0, 1.7])
+def test_poly_k_decay_raises_the_position_to_a_power(k_decay):
+    """PolyLRScheduler: ``lr_min + (lr_max - lr_min) * (1 - t**k / t_i**k) ** power``."""
+    cls = real_timm_scheduler().PolyLRScheduler
+    kw = {"t_initial": 12, "power": 1.5, "k_decay": k_decay, "lr_min": 1e-3, "cycle_limit": 3}
+    recipe = from_timm(lr=0.5, scheduler="poly", t_in_epochs=False, **kw)
+    want = timm_run(lambda o: cls(o, t_in_epochs=False, **kw), (0.5,), None, 60, 1, False)
+    assert_lr(recipe.lr(np.arange(60)), want[0], F64, str(kw))
+    assert recipe.schedule.type_name == "sequence"
 
 
 def test_v2_wsd_with_timm_defaults_and_lr_scale():

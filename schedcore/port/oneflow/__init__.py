@@ -9,13 +9,14 @@ base lr and the plan), :mod:`.importer` (OneFlow schedulers read back as recipes
 """
 
 from ..native import Native
-from .approximate import Approximation, greedy_segments
+from .approximate import FLOAT32_MARGIN, Approximation, fit_tolerance, greedy_segments
 from .importer import from_oneflow
 from .kernels import NotLowerable
 from .planner import GraphPlan, Scheduler, explain, plan, plan_schedules
 from .rules import LOWERABLE, NOT_LOWERABLE, summary
 
 __all__ = [
+    "FLOAT32_MARGIN",
     "LOWERABLE",
     "NOT_LOWERABLE",
     "Approximation",
@@ -24,6 +25,7 @@ __all__ = [
     "NotLowerable",
     "Scheduler",
     "explain",
+    "fit_tolerance",
     "from_oneflow",
     "greedy_segments",
     "plan",

@@ -1,7 +1,10 @@
 """Approximating a node without an exact OneFlow equivalent by LinearLR segments.
 
 Greedy longest segments (galloping, then bisection), every integer step of each verified
-against the core's values, within a relative ``tolerance``.
+against the core's values, within a relative ``tolerance``: each segment's values are computed
+as Graph-mode LinearLR computes them (:func:`linear_lr`), and :data:`FLOAT32_MARGIN` of the
+tolerance is kept for the float32 rounding nn.Graph adds, so the lr it applies stays within
+the tolerance.
 """
 
 from __future__ import annotations
@@ -19,6 +22,24 @@ MAX_SEGMENTS = 2_000
 """Most LinearLR segments one approximation may use."""
 MAX_VERIFIED = 4_000_000
 """Most steps one approximation may span (every one of them is verified)."""
+FLOAT32_MARGIN = 2.0**-21
+"""Relative error nn.Graph's float32 arithmetic may add to a LinearLR segment's value (the
+base lr and ``lr_scale`` rounded to float32, two float32 products: at most 4 x 2**-24), kept
+out of the tolerance the segments are fitted to (see :func:`fit_tolerance`)."""
+
+
+def fit_tolerance(tolerance: float) -> float:
+    """The relative error segments are fitted to: ``tolerance`` less :data:`FLOAT32_MARGIN`
+    (half the tolerance when that is below float32's own resolution)."""
+    return tolerance - FLOAT32_MARGIN if tolerance > 2 * FLOAT32_MARGIN else tolerance / 2
+
+
+def linear_lr(first: float, last: float, total: int, j: np.ndarray) -> np.ndarray:
+    """Graph-mode ``LinearLR`` from ``first`` to ``last`` over ``total`` steps at local steps
+    ``j < total``, in multiplier units: ``first + (last - first) * (j / total)`` in double with
+    ``j`` and ``total`` converted to float32, as ``LearningRateScheduleKernel`` computes it."""
+    p = j.astype(np.float32).astype(np.float64) / float(np.float32(total))
+    return first + (last - first) * p
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,22 +128,25 @@ def greedy_segments(
     longest: int = FLOAT32_EXACT,
     most: int | None = None,
 ) -> tuple[list[int], float]:
-    """Cut points ``c`` of straight segments through ``values[c[i]] -> values[c[i+1]]``
+    """Cut points ``c`` of LinearLR segments from ``values[c[i]]`` to ``values[c[i+1]]``
     covering indices ``[0, len(values) - 1)``, each as long as possible (galloping, then
-    bisection) with relative error at most ``tolerance`` at every index it covers, and
-    the largest such error.
+    bisection) with relative error at most ``fit_tolerance(tolerance)`` at every index it
+    covers (the segment's values as :func:`linear_lr` computes them), and the largest such
+    error.
 
     ``values[-1]`` is only an end point. For values convex or concave on each segment the
-    error grows with the segment, so the greedy cuts are as few as possible. With ``most``,
-    it stops once more than ``most`` segments are needed.
+    error grows with the segment, so the greedy cuts are as few as possible; for any values
+    each segment is maximal (one step longer, it would not fit: bisection ends between a
+    fitting length and a failing one), so there are never more segments than steps. With
+    ``most``, it stops once more than ``most`` segments are needed.
     """
     n = len(values) - 1
     cuts, worst, s = [0], 0.0, 0
+    tolerance = fit_tolerance(tolerance)
 
     def error(s: int, e: int) -> float:
-        j = np.arange(e - s, dtype=np.float64)
         exact = values[s:e]
-        approx = values[s] + (values[e] - values[s]) * (j / (e - s))
+        approx = linear_lr(float(values[s]), float(values[e]), e - s, np.arange(e - s))
         miss = np.abs(approx - exact)
         if np.any(miss > tolerance * np.abs(exact)):
             return math.inf

@@ -21,14 +21,13 @@ import math
 from typing import Any
 
 from ...errors import SpecError, StepRangeError
-from ...fields import MAX_STEP
 from ...recipes import Recipe
-from ...schedules.combinators import PerEpoch, Phase, Product, Scale, Sequence, Shift, Warmup
+from ...schedules.combinators import Phase, Product, Sequence, Shift
 from ...schedules.cyclic import SGDR
 from ...schedules.families import Constant, Cosine, Exponential, Linear, MultiStep, Polynomial, Step
 from ...schedules.node import MAX_PEAK, Schedule
 from ...schedules.piecewise import PiecewiseConstant
-from ..common import group_recipe, integer, phases, real, until
+from ..common import group_recipe, growth, integer, phases, real
 
 SINGLE = (
     "StepLR",
@@ -124,36 +123,10 @@ def _unit(value: Any, path: str) -> float:
     return gamma
 
 
-def _fits(gamma: float, n: int, bound: float) -> bool:
-    try:
-        return gamma**n <= bound
-    except OverflowError:
-        return False
-
-
-def _growth(gamma: float, every: int, bound: float) -> Schedule:
-    """``gamma ** floor(k / every)`` for ``gamma > 1``, as OneFlow computes it, up to the last
-    step whose multiplier ``gamma ** n`` stays at most ``bound`` (MAX_PEAK, 1e100, or its
-    share in a chain of several); a later step raises."""
-    n = max(int(math.log(bound) / math.log(gamma)), 0)
-    while n > 0 and not _fits(gamma, n, bound):
-        n -= 1
-    while _fits(gamma, n + 1, bound):
-        n += 1
-    node: Schedule = Constant(1.0)
-    if n:
-        # gamma ** j for j <= n: an exponential ramp from gamma ** -n to 1, scaled by gamma ** n
-        ramp = Warmup(schedule=node, steps=n, shape="exponential", start_factor=gamma**-n)
-        node = Scale(schedule=ramp, factor=gamma**n)
-    if every > 1:
-        node = PerEpoch(schedule=node, steps_per_epoch=every)
-    return until(node, min((n + 1) * every - 1, MAX_STEP))
-
-
 def _rate(value: Any, every: int, path: str, bound: float) -> Schedule:
     gamma = real(value, path, 0.0, open_low=True)
     if gamma > 1.0:
-        return _growth(gamma, every, bound)
+        return growth(gamma, every, bound)
     return Step(every=every, gamma=gamma) if every > 1 else Exponential(rate=gamma)
 
 

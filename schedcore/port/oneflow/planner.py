@@ -77,7 +77,10 @@ class GraphPlan:
     ``schedulers``: consecutive schedulers (one SequentialLR when there are several).
     ``anchor``: the optimizer's base lr in multiples of the recipe's lr (the value every
     anchored scheduler starts at). ``approximations`` and ``max_error`` (the largest relative
-    error over every step, 0 when exact) report what a tolerance approximated.
+    error over every step, 0 when exact) report what a tolerance approximated: ``max_error``
+    is that of Graph-mode LinearLR's arithmetic in double, at most the tolerance less
+    :data:`~.approximate.FLOAT32_MARGIN`, which covers nn.Graph's float32 rounding; so the
+    lr nn.Graph applies is within the tolerance of the recipe's at every step.
     """
 
     schedulers: tuple[Scheduler, ...]
@@ -333,7 +336,13 @@ def explain(recipe: Recipe, tolerance: float | None = None) -> str:
             lines.append(f"schedule {name!r} (no group follows it: not planned)")
             continue
         found = plans[name]
-        state = "exact" if found.exact else f"approximated, max error {found.max_error:.3g}"
+        state = "exact"
+        if not found.exact:
+            segments = sum(a.segments for a in found.approximations)
+            state = (
+                f"approximated, max error {found.max_error:.3g}, "
+                f"{plural(segments, 'LinearLR segment')}"
+            )
         used = ""
         if recipe.resolution is not None:
             used = f", groups {', '.join(followers[name])}"

@@ -337,6 +337,12 @@ def _polynomial(node, path, ctx):
             path,
             "rises from 0; PolynomialLR starts at the optimizer's base lr, which cannot be 0",
         )
+    if node.k_decay != 1.0:
+        raise _fail(node, path, f"k_decay {node.k_decay:g}: PolynomialLR has none")
+    if node.after == "stretch_early":
+        raise _fail(
+            node, path, "stretches at each multiple itself; PolynomialLR(cycle=True) after it"
+        )
     stretch = node.after == "stretch"
     leaf = Poly(
         _origin(node, path),
@@ -355,8 +361,8 @@ def _polynomial(node, path, ctx):
     ctx.note(
         path,
         node,
-        f"ConstantLR at {node.start:g} for step 0, then PolynomialLR over {node.steps} "
-        f"steps, power {node.power:g}, cycle=True (on the global step)",
+        f"ConstantLR at {node.start:g} for step 0, then PolynomialLR over "
+        f"{plural(node.steps, 'step')}, power {node.power:g}, cycle=True (on the global step)",
     )
     return [Piece(0, _const(node, path, node.start), 0), Piece(1, leaf, 0)]
 

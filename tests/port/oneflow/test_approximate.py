@@ -16,7 +16,7 @@ import schedcore as sc
 from schedcore.port import oneflow as of
 
 from .cases import APPROXIMATED, COS, LIN
-from .kernel_model import check_model
+from .kernel_model import MODEL_RTOL, applied, check_model
 
 
 @pytest.mark.parametrize("tolerance", [1e-2, 1e-4])
@@ -117,3 +117,81 @@ def test_greedy_segments_are_verified_and_fewest(shape, steps, start, end, toler
     # each of these curves is convex or concave, so a chord that fits fits on every sub-range:
     # then the longest chord at each cut (which galloping and bisection find) is the fewest
     assert len(cuts) - 1 == fewest_segments(values, tolerance)
+
+
+# -- few segments over a long horizon ------------------------------------------------------------
+LONG = 24_000
+LONG_RECIPES = {
+    "cosine after an exponential warmup": {"warmup": 1000, "warmup_shape": "exponential",
+                                           "warmup_start_factor": 0.05, "decay": "cosine"},
+    "inverse_sqrt": {"warmup": 1000, "decay": "inverse_sqrt"},
+    "inverse_sqrt after an exponential warmup": {"warmup": 1000, "warmup_shape": "exponential",
+                                                 "warmup_start_factor": 0.01,
+                                                 "decay": "inverse_sqrt"},
+    "linear after an exponential warmup": {"warmup": 2000, "warmup_shape": "exponential",
+                                           "warmup_start_factor": 0.05, "decay": "linear"},
+}  # fmt: skip
+
+
+def curvature_bound(values: np.ndarray, tolerance: float) -> int:
+    """At most how many segments the greedy cut makes on ``values`` (a bound from curvature,
+    not from trying chords). With second differences at most ``M`` in absolute value on
+    ``[s, s + L]``, a chord from ``s`` to ``s + L`` misses by at most ``M * L**2 / 8`` (the
+    discrete maximum principle), so it fits where that is at most ``tolerance * min|v|``
+    there: the greedy segment from ``s`` is at least that long, ``l(s)``. As ``s + l(s)``
+    never decreases with ``s``, the greedy cut is at or past the walk ``s -> s + l(s)`` at
+    each segment, and needs no more segments than the walk."""
+    n = len(values) - 1
+    second = np.abs(np.diff(values, 2))
+    size = np.abs(values)
+
+    def fits(s: int, length: int) -> bool:
+        curve = second[s : s + length - 1].max(initial=0.0)
+        return curve * length**2 / 8 <= tolerance * size[s : s + length + 1].min()
+
+    count, s = 0, 0
+    while s < n:
+        length = 1
+        while s + 2 * length <= n and fits(s, 2 * length):
+            length *= 2
+        step = length // 2
+        while step:
+            if s + length + step <= n and fits(s, length + step):
+                length += step
+            step //= 2
+        s, count = s + length, count + 1
+    return count
+
+
+@pytest.mark.parametrize("name", sorted(LONG_RECIPES))
+def test_a_long_horizon_needs_few_segments_within_the_tolerance_at_every_step(name):
+    """24,000 steps at tolerance 1e-3: the greedy cut needs no more segments than the
+    curvature bound (tens, not thousands, for these smooth recipes), never more than the steps;
+    the kernel model applies values within the plan's max error at every step of the horizon,
+    and that error leaves FLOAT32_MARGIN of the tolerance for nn.Graph's float32 rounding."""
+    tolerance = 1e-3
+    recipe = sc.load({"lr": 0.1, "training": {"total_steps": LONG}, "schedule": LONG_RECIPES[name]})
+    plan = of.plan_schedules(recipe, tolerance=tolerance)["default"]
+    schedule = recipe.schedule
+    assert plan.approximations and plan.max_error <= tolerance - of.FLOAT32_MARGIN
+    bound = 0
+    for record in plan.approximations:
+        last = LONG if record.last is None else record.last
+        values = schedule(np.arange(record.first, last + 1))
+        bound += curvature_bound(values, of.fit_tolerance(tolerance) * (1 - 1e-9))
+        assert record.segments <= last - record.first
+    segments = sum(r.segments for r in plan.approximations)
+    assert segments <= bound <= 150, (segments, bound)
+    assert f"{segments} LinearLR segments" in of.explain(recipe, tolerance)
+    steps = np.arange(LONG + 3)
+    got, exact = applied(plan, steps), schedule(steps)
+    assert np.all(np.abs(got - exact) <= (plan.max_error + MODEL_RTOL) * np.abs(exact)), name
+
+
+def test_a_schedule_that_bends_at_every_step_gets_at_most_one_segment_per_step():
+    """Restarts every 3 steps (each a steep cosine): no chord longer than a step fits at
+    1e-3, so the cut is one segment per step, never more."""
+    schedule = sc.from_dict({"type": "sgdr", "period": 3, "end": 0.1})
+    values = schedule(np.arange(301))
+    cuts, worst = of.greedy_segments(values, 1e-3)
+    assert cuts == list(range(301)) and worst == 0.0

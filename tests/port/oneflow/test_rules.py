@@ -148,6 +148,12 @@ def test_non_lowerable_type_raises_with_its_path(type_name):
         ),
         ({"type": "sgdr", "period": 1, "t_mul": 3000.0}, "schedule", "overflows"),
         ({"type": "sgdr", "period": 5, "k_decay": 2.0}, "schedule", "k_decay 2"),
+        ({"type": "polynomial", "steps": 5, "k_decay": 0.5}, "schedule", "k_decay 0.5"),
+        (
+            {"type": "polynomial", "steps": 5, "after": "stretch_early"},
+            "schedule",
+            "stretches at each multiple",
+        ),
         (
             {"type": "sgdr", "period": 5, "m_mul": 0.5, "end": 0.1, "m_mul_applies_to": "range"},
             "schedule",
