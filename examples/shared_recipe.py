@@ -1,4 +1,4 @@
-"""The same recipe file in PyTorch, Keras 3 and OneFlow: the same lr table.
+"""The same recipe file in PyTorch, Keras 3, OneFlow and JAX: the same lr table.
 
 ``examples/shared_recipe.toml`` (warmup + cosine; the head at 10x, embeddings at 0.1x; no
 weight decay for bias and norm) trains one tiny tagger, written in each framework with the
@@ -8,10 +8,10 @@ framework's adapter resolves the recipe's groups against its own parameter names
 the lr each group's parameters get at every update, read from the optimizer as it steps;
 the last line compares it with the core's ``recipe.bind(table).lr(steps)``.
 
-    python examples/shared_recipe.py --framework torch      # or keras
+    python examples/shared_recipe.py --framework torch      # or keras, or jax (Flax nnx)
     python examples/shared_recipe.py --framework oneflow    # in the OneFlow venv
 
-Keras applies the lr as float32 (its optimizers' lr is a float32 tensor); torch and
+Keras and JAX (without 64-bit mode) apply the lr as float32; torch and
 OneFlow keep the group lr in float64 (OneFlow's update kernels then round it to float32).
 """
 
@@ -118,7 +118,49 @@ def run_keras(recipe: sc.Recipe, steps: int) -> tuple[np.ndarray, sc.ParamTable]
     return np.array(applied, dtype=np.float64).T, adapter.param_table(model)
 
 
-RUNNERS = {"torch": run_torch, "keras": run_keras, "oneflow": run_oneflow}
+def run_jax(recipe: sc.Recipe, steps: int) -> tuple[np.ndarray, sc.ParamTable]:
+    import jax
+    import jax.numpy as jnp
+    import optax
+    from flax import nnx
+
+    import schedcore_jax as adapter
+
+    class Tagger(nnx.Module):
+        def __init__(self, rngs: nnx.Rngs) -> None:
+            self.embed = nnx.Embed(VOCAB, WIDTH, rngs=rngs)
+            self.body = nnx.Linear(WIDTH, WIDTH, rngs=rngs)
+            self.norm = nnx.LayerNorm(WIDTH, rngs=rngs)
+            self.head = nnx.Linear(WIDTH, TAGS, rngs=rngs)
+
+        def __call__(self, x: jax.Array) -> jax.Array:
+            return self.head(self.norm(jax.nn.relu(self.body(self.embed(x)))))
+
+    model = Tagger(nnx.Rngs(0))
+    tx = adapter.optimizer(model, recipe)  # optax.adamw per group
+    optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
+    plan = adapter.plan(model, recipe)
+    # each group's lr as its optimizer computes it: group lr x its schedule at the count
+    rates = [adapter.schedule(recipe.schedule_named(g.schedule), g.lr)
+             for g in plan.resolution.groups]  # fmt: skip
+    group_lrs = jax.jit(lambda k: jnp.stack([rate(k) for rate in rates]))
+
+    @nnx.jit
+    def train_step(model: Tagger, optimizer: nnx.Optimizer, x: jax.Array, y: jax.Array) -> None:
+        def loss(model: Tagger) -> jax.Array:
+            logits = model(x)
+            return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+
+        optimizer.update(model, nnx.grad(loss)(model))
+
+    applied = []
+    for k, (x, y) in enumerate(generated_batches(steps)):
+        applied.append(np.asarray(group_lrs(k)))
+        train_step(model, optimizer, jnp.asarray(x), jnp.asarray(y))
+    return np.array(applied, dtype=np.float64).T, adapter.param_table(model)
+
+
+RUNNERS = {"torch": run_torch, "keras": run_keras, "oneflow": run_oneflow, "jax": run_jax}
 
 
 def main(argv: list[str] | None = None) -> np.ndarray:

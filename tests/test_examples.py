@@ -65,6 +65,20 @@ def test_shared_recipe_gives_the_same_lr_table_in_torch_and_keras(capsys):
     assert tables["torch"][:, 0].max() == 0 and tables["torch"][1, 3] == 1e-2
 
 
+def test_shared_recipe_gives_the_same_lr_table_in_jax(capsys):
+    pytest.importorskip("flax")
+    import shared_recipe as example
+
+    recipe = sc.load(example.RECIPE)
+    table = example.main(["--framework", "jax"])
+    out = capsys.readouterr().out
+    assert "  head: lr 0.01, weight decay 0.01: head.kernel" in out
+    assert "  no_decay: lr 0.001, weight decay 0: body.bias, norm.bias, norm.scale" in out
+    curve = recipe.schedule(np.arange(recipe.total_steps))
+    core = np.array([1e-3, 1e-2, 1e-2, 1e-4, 1e-3])[:, None] * curve  # groups in rule order
+    np.testing.assert_allclose(table, core, rtol=1e-6, atol=0)  # float32 lr
+
+
 def test_lightning_recipe_runs_a_real_trainer_and_applies_the_recipe(capsys):
     import warnings
 

@@ -1,0 +1,259 @@
+"""An optax optimizer that applies a recipe: its schedules, per-group lrs and weight decay.
+
+The recipe's group policy resolves against the leaves of a params pytree, each named by its
+key path with dots (``params/encoder/layer_0/query/kernel`` is
+``params.encoder.layer_0.query.kernel``), so the same dotted rules serve every framework.
+Each group gets its own ``base`` optimizer, with its lr schedule and its weight decay, and
+``optax.multi_transform`` routes every leaf to its group's; leaves the policy freezes get
+no update (``optax.set_to_zero``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import optax
+
+import schedcore as sc
+from schedcore.errors import describe
+from schedcore.groups.resolve import Resolution
+from schedcore.groups.walk import ModuleParam, table_from_modules
+
+from .schedules import RecipeLike, RecipeSchedule, as_recipe
+
+FROZEN = "(frozen)"
+"""The label of the leaves the policy freezes (no group name has parentheses)."""
+
+_AUTO_NAME = re.compile(r"^([A-Z][A-Za-z0-9]*)_\d+$")  # Flax linen's Dense_0, LayerNorm_1
+
+
+def _key(entry: Any) -> str:
+    for attribute in ("key", "name", "idx"):
+        if hasattr(entry, attribute):
+            return str(getattr(entry, attribute))
+    return str(entry)
+
+
+def leaf_names(params: Any) -> list[str]:
+    """The canonical name of each leaf of ``params`` (in ``jax.tree_util`` order): its key
+    path joined with dots. A Flax ``nnx.Variable``'s ``.value`` is not part of the name."""
+    out = []
+    for path, _ in jax.tree_util.tree_flatten_with_path(params)[0]:
+        keys = list(path)
+        if keys and isinstance(keys[-1], jax.tree_util.GetAttrKey) and keys[-1].name == "value":
+            keys.pop()
+        out.append(".".join(_key(k) for k in keys))
+    return out
+
+
+def _nnx_module(value: Any) -> bool:
+    nnx = sys.modules.get("flax.nnx")
+    return nnx is not None and isinstance(value, nnx.Module)
+
+
+def _nnx_classes(model: Any) -> dict[str, Any]:
+    """For a Flax ``nnx`` model: each submodule's dotted path -> the submodule."""
+    from flax import nnx
+
+    return {
+        ".".join(str(k) for k in path): node
+        for path, node in nnx.iter_graph(model)
+        if isinstance(node, nnx.Module)
+    }
+
+
+def _is_type(module: Any, names: tuple[str, ...]) -> bool:
+    return module is not None and any(type(module).__name__ == n for n in names)
+
+
+NORMS = ("LayerNorm", "RMSNorm", "BatchNorm", "GroupNorm", "InstanceNorm")
+EMBEDDINGS = ("Embed",)
+
+
+def params_of(params: Any) -> Any:
+    """The pytree optax updates: ``params`` itself, or a Flax ``nnx`` model's
+    ``nnx.state(model, nnx.Param)``."""
+    if _nnx_module(params):
+        from flax import nnx
+
+        return nnx.state(params, nnx.Param)
+    return params
+
+
+def param_table(params: Any) -> sc.ParamTable:
+    """The parameter table of a params pytree (or a Flax ``nnx`` model): one row per leaf,
+    named by :func:`leaf_names`, tagged as every adapter tags (:mod:`schedcore.groups.walk`):
+    ``bias`` for a leaf named ``bias``; ``type:<Class>``, ``norm`` and ``embedding`` from
+    the module that owns the leaf where it is known: a ``nnx`` model's submodules, or
+    Flax linen's automatic names (``LayerNorm_0`` is a ``LayerNorm``). Leaves of a plain
+    pytree under other names have no module tags: name them in rules."""
+    modules = _nnx_classes(params) if _nnx_module(params) else {}
+    tree = params_of(params)
+    leaves = jax.tree_util.tree_leaves(tree)
+    entries = []
+    for i, (name, leaf) in enumerate(zip(leaf_names(tree), leaves, strict=True)):
+        module_name, _, local = name.rpartition(".")
+        owner = modules.get(module_name)
+        if owner is not None:
+            cls = type(owner).__name__
+        else:
+            auto = _AUTO_NAME.match(module_name.rpartition(".")[2])
+            cls = auto.group(1) if auto else ""
+        entries.append(
+            ModuleParam(
+                module_name,
+                cls,
+                local,
+                i,  # pytree leaves are distinct parameters, even when one array is reused
+                tuple(int(d) for d in getattr(leaf, "shape", ())),
+                True,
+                cls in NORMS,
+                cls in EMBEDDINGS,
+            )
+        )
+    return table_from_modules(entries)[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What the optimizer decided, per leaf (in ``jax.tree_util`` order): its canonical
+    name, its group (an index into ``resolution.groups``; None: frozen by the policy) and
+    its weight decay."""
+
+    resolution: Resolution
+    names: tuple[str, ...]
+    group_of: tuple[int | None, ...]
+    decay: tuple[float, ...]
+
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        return tuple(g.name for g in self.resolution.groups)
+
+    @property
+    def leaf_groups(self) -> dict[str, str | None]:
+        """Each leaf's group name (None: frozen by the policy)."""
+        names = self.group_names
+        return {
+            n: None if g is None else names[g]
+            for n, g in zip(self.names, self.group_of, strict=True)
+        }
+
+    def labels(self, params: Any) -> Any:
+        """``params`` with each leaf replaced by its group's name (:data:`FROZEN` for a
+        frozen one): the labels ``optax.multi_transform`` routes by."""
+        by_name = {n: FROZEN if g is None else g for n, g in self.leaf_groups.items()}
+        names = leaf_names(params)
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            raise ValueError(
+                f"leaf {missing[0]!r} is not in the params the optimizer was made with; make "
+                "the optimizer from the params pytree it updates"
+            )
+        treedef = jax.tree_util.tree_structure(params)
+        return jax.tree_util.tree_unflatten(treedef, [by_name[n] for n in names])
+
+    def __str__(self) -> str:
+        lines = []
+        for g, group in enumerate(self.resolution.groups):
+            idx = [i for i, x in enumerate(self.group_of) if x == g]
+            wd = ", ".join(f"{d:g}" for d in sorted({self.decay[i] for i in idx})) or "-"
+            lines.append(
+                f"{group.name}: lr {group.lr:g}, weight decay {wd}, schedule {group.schedule}: "
+                + ", ".join(self.names[i] for i in idx)
+            )
+        frozen = [n for n, g in zip(self.names, self.group_of, strict=True) if g is None]
+        if frozen:
+            lines.append(f"frozen: {', '.join(frozen)}")
+        return "\n".join(lines)
+
+
+def plan(params: Any, recipe: RecipeLike, lr: float | None = None, table: Any = None) -> Plan:
+    """Resolve ``recipe``'s group policy against ``params`` (a pytree or a Flax ``nnx``
+    model): each leaf's group and weight decay. Policy errors (a rule that matches nothing,
+    a misspelt name) raise here, naming the rule. ``table``: the parameter table to resolve
+    against (rows with tags, aliases, frozen rows; default :func:`param_table`), which must
+    have a row for every leaf."""
+    recipe = as_recipe(recipe, lr=lr)
+    names = tuple(leaf_names(params_of(params)))
+    table = param_table(params) if table is None else sc.ParamTable.of(table)
+    known = set(table.names)
+    for name in names:
+        if name not in known:
+            raise ValueError(f"leaf {name!r} has no row in the parameter table given")
+    resolution = recipe.bind(table).resolution
+    assert resolution is not None
+    index = {name: i for i, g in enumerate(resolution.groups) for name in g.params}
+    group_of = tuple(index.get(name) for name in names)
+    decay = tuple(
+        0.0 if g is None else float(resolution.groups[g].applied_weight_decay) for g in group_of
+    )
+    return Plan(resolution, names, group_of, decay)
+
+
+def _takes(base: Callable[..., Any], name: str) -> bool:
+    try:
+        return name in inspect.signature(base).parameters
+    except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
+        return False
+
+
+def optimizer(
+    params: Any,
+    recipe: RecipeLike,
+    base: Callable[..., optax.GradientTransformation] = optax.adamw,
+    lr: float | None = None,
+    table: Any = None,
+    **kwargs: Any,
+) -> optax.GradientTransformation:
+    """An optax ``GradientTransformation`` that applies ``recipe`` to ``params`` (a params
+    pytree, or a Flax ``nnx`` model for ``nnx.Optimizer(model, tx, wrt=nnx.Param)``).
+
+    Each group of the recipe's policy gets ``base(learning_rate=<its schedule>,
+    weight_decay=<its weight decay>, **kwargs)``: its lr is ``group.lr * schedule(count)``
+    (:class:`~schedcore_jax.RecipeSchedule`) and its weight decay the policy's, 0.0 where
+    the policy leaves it unset (in every framework alike, whatever ``base``'s default). A
+    ``base`` without a ``weight_decay`` argument (``optax.sgd``) gets
+    ``optax.add_decayed_weights`` before it: L2 added to the gradient, as
+    ``torch.optim.SGD`` does. ``learning_rate=`` and ``weight_decay=`` are refused: the
+    recipe decides them. ``recipe`` may be a schedule with ``lr``, or anything
+    :func:`schedcore.as_recipe` reads; ``lr`` overrides a recipe's base lr; ``table`` is
+    the parameter table to resolve against (:func:`plan`)."""
+    for key, where in (("learning_rate", "its lr and schedule"),
+                       ("weight_decay", "groups.defaults.weight_decay or a rule's")):  # fmt: skip
+        if key in kwargs:
+            raise TypeError(
+                f"{key}: the recipe decides it ({where}), in every framework alike; "
+                f"got {key}={describe(kwargs[key])}"
+            )
+    if not callable(base):
+        raise TypeError(
+            f"base must be an optax optimizer function (optax.adamw), got {describe(base)}"
+        )
+    recipe = as_recipe(recipe, lr=lr)
+    decided = plan(params, recipe, table=table)
+    decays = _takes(base, "weight_decay")
+    transforms: dict[str, optax.GradientTransformation] = {}
+    for g, group in enumerate(decided.resolution.groups):
+        wd = {d for x, d in zip(decided.group_of, decided.decay, strict=True) if x == g}
+        if not wd:
+            continue  # a group without leaves
+        (decay,) = wd
+        rate = RecipeSchedule(recipe.schedule_named(group.schedule), group.lr)
+        if decays:
+            tx = base(learning_rate=rate, weight_decay=decay, **kwargs)
+        else:
+            tx = base(learning_rate=rate, **kwargs)
+            if decay:
+                tx = optax.chain(optax.add_decayed_weights(decay), tx)
+        transforms[group.name] = tx
+    if any(g is None for g in decided.group_of):
+        transforms[FROZEN] = optax.set_to_zero()
+    if len(transforms) == 1:  # one group for every leaf: no routing needed
+        return next(iter(transforms.values()))
+    return optax.multi_transform(transforms, decided.labels)
