@@ -132,6 +132,8 @@ distclean: clean clean-venvs
 bench: $(VENV_STAMP) $(VENV_OF_STAMP)
 	cd benchmarks && ../$(VENV)/bin/python bench_curve.py
 	cd benchmarks && ../$(VENV)/bin/python bench_groups.py
+	cd benchmarks && ../$(VENV)/bin/python bench_startup.py
 	cd benchmarks && ../$(VENV)/bin/python bench_torch_scheduler.py
 	cd benchmarks && ../$(VENV)/bin/python bench_keras.py
+	cd benchmarks && ../$(VENV)/bin/python bench_jax.py
 	cd benchmarks && $(OF_ENV) ../$(VENV_OF)/bin/python bench_oneflow_graph.py

@@ -6,16 +6,10 @@ Schedules are immutable step -> multiplier functions (``s(k)`` for one step,
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from .errors import PastEndWarning, SpecError, StepRangeError
-from .groups.policy import GroupPolicy
-from .groups.resolve import Decision, Group, Resolution, resolve
-from .groups.table import Param, ParamTable
-from .recipes import Recipe, as_recipe, load
-from .recipes.fingerprint import fingerprint
-from .recipes.group_schedules import GroupSchedules
-from .recipes.keywords import recipe
 from .schedules.combinators import (
     Clamp,
     PerEpoch,
@@ -49,6 +43,55 @@ from .schedules.piecewise import PiecewiseConstant, PiecewiseInterpolate
 from .schedules.stepper import Stepper
 
 __version__ = "0.1.0"
+
+# Imported on first use (``schedcore.load``, ``from schedcore import Recipe``): the recipe
+# document, groups and their parsers are not needed to build and evaluate a schedule, and
+# ``import schedcore`` stays close to numpy's own import time. To add a lazy name, add it
+# here (name -> module) and to ``__all__``.
+_LAZY = {
+    "GroupPolicy": ".groups.policy",
+    "Decision": ".groups.resolve",
+    "Group": ".groups.resolve",
+    "Resolution": ".groups.resolve",
+    "resolve": ".groups.resolve",
+    "Param": ".groups.table",
+    "ParamTable": ".groups.table",
+    "Recipe": ".recipes",
+    "as_recipe": ".recipes",
+    "load": ".recipes",
+    "fingerprint": ".recipes.fingerprint",
+    "GroupSchedules": ".recipes.group_schedules",
+    "recipe": ".recipes.keywords",
+}
+
+if TYPE_CHECKING:  # the lazy names, for type checkers and editors
+    from .groups.policy import GroupPolicy
+    from .groups.resolve import Decision, Group, Resolution, resolve
+    from .groups.table import Param, ParamTable
+    from .recipes import Recipe, as_recipe, load
+    from .recipes.fingerprint import fingerprint
+    from .recipes.group_schedules import GroupSchedules
+    from .recipes.keywords import recipe
+
+
+_SUBPACKAGES = frozenset({"examples", "files", "groups", "port", "recipes", "tools"})
+"""Subpackages loaded on first attribute access (``schedcore.port.from_torch``)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f".{name}", __name__)
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 # Lower-case constructors: the names a user would guess.
 constant = Constant

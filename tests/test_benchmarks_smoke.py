@@ -30,7 +30,14 @@ def test_groups_benchmark_runs(capsys):
     import bench_groups
 
     assert bench_groups.main(["--quick"]) == 0
-    assert "schedcore table + resolve" in capsys.readouterr().out
+    assert "schedcore param_groups(model, recipe)" in capsys.readouterr().out
+
+
+def test_startup_benchmark_runs(capsys):
+    import bench_startup
+
+    assert bench_startup.main(["--quick"]) == 0
+    assert "import schedcore / import numpy" in capsys.readouterr().out
 
 
 def test_torch_scheduler_benchmark_runs(capsys):
@@ -38,6 +45,13 @@ def test_torch_scheduler_benchmark_runs(capsys):
 
     assert bench_torch_scheduler.main(["--quick"]) == 0
     assert "RecipeLR / CosineAnnealingLR" in capsys.readouterr().out
+
+
+def test_jax_benchmark_runs(capsys):
+    import bench_jax
+
+    assert bench_jax.main(["--quick"]) == 0
+    assert "schedcore / optax" in capsys.readouterr().out
 
 
 def test_seed_style_grouping_matches_schedcore_on_the_benchmark_table():

@@ -10,6 +10,7 @@ from torch import nn
 
 from schedcore import Recipe, Schedule, as_recipe
 from schedcore.groups.resolve import Resolution
+from schedcore.groups.table import paused_gc
 
 from .table import table_and_tensors
 
@@ -26,10 +27,12 @@ def param_groups(model: nn.Module, recipe: Any, lr: float | None = None) -> list
     lr relative to the recipe's base lr, for tools that read it) and the name of its
     ``schedule``, which :func:`schedcore_torch.scheduler` follows.
     """
-    table, tensors = table_and_tensors(model)
-    resolution = as_recipe(recipe, lr=lr).bind(table).resolution
-    assert resolution is not None
-    return groups_from(resolution, tensors)
+    recipe = as_recipe(recipe, lr=lr)
+    with paused_gc():  # 100,000 small rows: no collector passes while they are built
+        table, tensors = table_and_tensors(model)
+        resolution = recipe.bind(table).resolution
+        assert resolution is not None
+        return groups_from(resolution, tensors)
 
 
 def scheduler_recipe(optimizer: torch.optim.Optimizer, value: Any, what: str = "recipe") -> Recipe:
@@ -58,7 +61,7 @@ def groups_from(resolution: Resolution, tensors: dict[str, nn.Parameter]) -> lis
     return [
         {
             "name": g.name,
-            "params": [(name, tensors[name]) for name in g.params],
+            "params": list(zip(g.params, map(tensors.__getitem__, g.params), strict=True)),
             "lr_scale": g.lr_scale,
             **g.optimizer_options(),
         }

@@ -59,10 +59,44 @@ class RecipeLR(LRScheduler):
     def fingerprint(self) -> str:
         return self.schedules.fingerprint
 
+    def step(self, epoch: int | None = None) -> None:
+        """Advance to the next update and set every group's lr for it.
+
+        The same effect as torch's ``LRScheduler.step()`` (``last_epoch``, ``_step_count``,
+        the groups' lrs, ``get_last_lr()``), without its per-step bookkeeping: the lrs come
+        from the closed form (what :meth:`get_lr` returns) and are written once. torch's
+        own ``step()`` still runs where its checks matter: the deprecated ``epoch``
+        argument, the initial step inside ``__init__`` and the first ``step()`` after it
+        (``_step_count`` 1), where torch warns when ``optimizer.step()`` was not called
+        first or was replaced."""
+        if epoch is not None or self._step_count < 2:
+            super().step(epoch)
+            return
+        self._step_count += 1
+        self.last_epoch += 1
+        try:
+            lrs = self.schedules.lrs(self.last_epoch)
+            self._pending = None
+        except StepRangeError:
+            lrs = self.get_lr()  # keeps the error for the next optimizer.step()
+        plain = True
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
+            current = group["lr"]
+            if isinstance(current, torch.Tensor):
+                current.fill_(lr)  # in place: a compiled step is not recompiled
+                plain = False
+            else:
+                group["lr"] = lr
+        # as torch keeps it: the groups' lrs, a Tensor lr as a copy (``lrs`` is a new list)
+        self._last_lr = lrs if plain else _group_lrs(self.optimizer)
+
     def get_lr(self) -> list[float]:  # type: ignore[override]
-        lrs = self.schedules.lrs_or_error(self.last_epoch)
-        if isinstance(lrs, StepRangeError):  # raised by the next optimizer.step(), if any
-            self._pending = lrs
+        """The groups' lrs at ``last_epoch``, from the closed form (no warning outside
+        ``step()``: the value does not depend on when it is asked for)."""
+        try:
+            lrs = self.schedules.lrs(self.last_epoch)
+        except StepRangeError as err:  # raised by the next optimizer.step(), if any
+            self._pending = err
             return [float(group["lr"]) for group in self.optimizer.param_groups]
         self._pending = None
         return lrs
@@ -105,6 +139,13 @@ class RecipeLR(LRScheduler):
             else:
                 group["lr"] = lr
         self._last_lr = lrs
+
+
+def _group_lrs(optimizer: torch.optim.Optimizer) -> list[Any]:
+    return [
+        g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"]
+        for g in optimizer.param_groups
+    ]
 
 
 def scheduler(optimizer: torch.optim.Optimizer, recipe: Any, last_epoch: int = -1) -> RecipeLR:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from torch import nn
 
 from schedcore import ParamTable
 from schedcore.groups.walk import is_norm_class, table_from_tensors
+
+_NONE = id(None)
 
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 """Prefixes added by DistributedDataParallel / DataParallel and by torch.compile."""
@@ -45,6 +49,8 @@ def is_norm(module: nn.Module) -> bool:
 
 def canonical(name: str) -> str:
     """``name`` without wrapper prefixes (``module.``, ``_orig_mod.``), wherever they nest."""
+    if "module." not in name and "_orig_mod." not in name:
+        return name  # nothing to strip (most names): no loop
     changed = True
     while changed:
         changed = False
@@ -74,9 +80,23 @@ def param_table(model: nn.Module) -> ParamTable:
 def table_and_tensors(model: nn.Module) -> tuple[ParamTable, dict[str, nn.Parameter]]:
     """:func:`param_table` and a map from each row's canonical name to its tensor (what
     :func:`schedcore_torch.param_groups` puts into the optimizer's groups)."""
-    walk = (
-        (module_name, module, local, tensor)
-        for module_name, module in model.named_modules(remove_duplicate=False)
-        for local, tensor in module.named_parameters(recurse=False)
-    )
-    return table_from_tensors(walk, NORM_TYPES, EMBEDDING_TYPES, canonical)
+    return table_from_tensors(_walk(model), NORM_TYPES, EMBEDDING_TYPES, canonical)
+
+
+def _walk(model: nn.Module) -> Iterator[tuple[str, nn.Module, str, nn.Parameter]]:
+    """``(module_name, module, local_name, tensor)`` for every module under every name it is
+    reachable by, and each of its own parameters, as ``named_parameters(recurse=False)``
+    yields them. A module's parameter dict is read directly when it holds distinct tensors
+    (nearly always): the same pairs, without torch's per-module generator machinery, which
+    costs more than the rest of the walk on a 100,000-parameter model."""
+    for module_name, module in model.named_modules(remove_duplicate=False):
+        own = module._parameters
+        if not own:
+            continue
+        ids = set(map(id, own.values()))
+        if len(ids) == len(own) and _NONE not in ids:  # no repeated tensor, no None slot
+            for local, tensor in own.items():
+                yield module_name, module, local, tensor
+            continue
+        for local, tensor in module.named_parameters(recurse=False):
+            yield module_name, module, local, tensor

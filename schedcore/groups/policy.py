@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import re
 import warnings
 from collections.abc import Callable
@@ -192,18 +193,21 @@ def lint_pattern(text: str, what: str) -> str | None:
 
 _VARIABLE_REPEATS = frozenset({_rc.MAX_REPEAT, _rc.MIN_REPEAT})
 _PROBES = [chr(i) for i in range(128)] + ["\u00e9", "\u00b2", "\u0660", "\u3000"]
-_CATEGORIES = {
-    name: re.compile(pattern).fullmatch
-    for name, pattern in (
-        ("CATEGORY_DIGIT", r"\d"),
-        ("CATEGORY_NOT_DIGIT", r"\D"),
-        ("CATEGORY_WORD", r"\w"),
-        ("CATEGORY_NOT_WORD", r"\W"),
-        ("CATEGORY_SPACE", r"\s"),
-        ("CATEGORY_NOT_SPACE", r"\S"),
-    )
+_CATEGORY_PATTERNS = {
+    "CATEGORY_DIGIT": r"\d",
+    "CATEGORY_NOT_DIGIT": r"\D",
+    "CATEGORY_WORD": r"\w",
+    "CATEGORY_NOT_WORD": r"\W",
+    "CATEGORY_SPACE": r"\s",
+    "CATEGORY_NOT_SPACE": r"\S",
 }
 _CharTest = Callable[[str], bool]
+
+
+@functools.cache
+def _category(name: str) -> Callable[[str], Any]:
+    """The one-character test of a regex category, compiled on first use (not at import)."""
+    return re.compile(_CATEGORY_PATTERNS[name]).fullmatch
 
 
 def backtracking_risk(text: str) -> str | None:
@@ -289,8 +293,9 @@ def _char_test(item: tuple[Any, Any], icase: bool) -> _CharTest | None:
                 tests.append(lambda ch, c=char: fold(ch) == c)
             elif sop is _rc.RANGE:
                 tests.append(lambda ch, lo=sav[0], hi=sav[1]: _in_range(ch, lo, hi, icase))
-            elif sop is _rc.CATEGORY and str(sav) in _CATEGORIES:
-                tests.append(lambda ch, m=_CATEGORIES[str(sav)]: m(ch) is not None)
+            elif sop is _rc.CATEGORY and str(sav) in _CATEGORY_PATTERNS:
+                match = _category(str(sav))
+                tests.append(lambda ch, m=match: m(ch) is not None)
             else:
                 return None
         if negate:

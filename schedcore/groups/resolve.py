@@ -11,6 +11,8 @@ import dataclasses
 import difflib
 import enum
 import fnmatch
+import functools
+import operator
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -19,7 +21,7 @@ import numpy as np
 
 from ..errors import SpecError, describe
 from .policy import FACETS, NAME_CONDITIONS, GroupPolicy, How, Rule, Selector
-from .table import Param, ParamTable
+from .table import ParamTable, paused_gc
 
 DEFAULT_SCHEDULE = "default"
 UNSET_WEIGHT_DECAY = 0.0
@@ -197,30 +199,45 @@ class Resolution:
 
 @dataclasses.dataclass
 class _Rows:
-    """The table flattened to one row per name (aliases included), as parallel arrays."""
+    """The table flattened to one row per name (aliases included), as parallel columns."""
 
     names: list[str]
-    params: list[Param]
+    shapes: list[tuple[int, ...]]
+    tags: list[frozenset[str]]
     owner: np.ndarray  # index of the canonical row of each row
     trainable: np.ndarray
     ndim: np.ndarray
     layer: np.ndarray  # layer id, -1 if none
 
+    def column(self, kind: str) -> list[Any]:
+        """What a match condition of ``kind`` tests: the names, the tag sets or the shapes."""
+        if kind in NAME_CONDITIONS:
+            return self.names
+        return self.tags if kind == "tags" else self.shapes
+
     @classmethod
     def of(cls, table: ParamTable, policy: GroupPolicy) -> _Rows:
-        names, params, owner = [], [], []
-        for p in table:
-            canonical = len(names)
-            names.append(p.name)
-            params.append(p)
-            owner.append(canonical)
-            for alias in p.aliases:
-                names.append(alias)
-                params.append(p)
-                owner.append(canonical)
-        trainable = np.fromiter((p.trainable for p in params), bool, len(params))
-        ndim = np.fromiter((len(p.shape) for p in params), np.int64, len(params))
-        return cls(names, params, np.asarray(owner), trainable, ndim, _layer_ids(policy, names))
+        columns = table._columns
+        n = len(columns.names)
+        if not any(columns.aliases):  # the common case: no tied names, the table's columns
+            names, shapes, tags = list(columns.names), list(columns.shapes), list(columns.tags)
+            owner = np.arange(n)
+            trainable = np.fromiter(columns.trainable, bool, n)
+        else:
+            names, shapes, tags, owned, live = [], [], [], [], []
+            for p in table:
+                canonical = len(names)
+                for name in (p.name, *p.aliases):
+                    names.append(name)
+                    shapes.append(p.shape)
+                    tags.append(p.tags)
+                    owned.append(canonical)
+                    live.append(p.trainable)
+            owner = np.asarray(owned)
+            trainable = np.fromiter(live, bool, len(live))
+        ndim = np.fromiter(map(len, shapes), np.int64, len(shapes))
+        layer = _layer_ids(policy, names)
+        return cls(names, shapes, tags, owner, trainable, ndim, layer)
 
 
 @dataclasses.dataclass
@@ -262,6 +279,13 @@ def resolve(
     condition and item order); an unknown schedule; an uncovered parameter; a conflict; a
     layer-decay or weight-decay problem; tied names that resolve differently.
     """
+    with paused_gc():
+        return _resolve(policy, table, base_lr, schedules)
+
+
+def _resolve(
+    policy: GroupPolicy, table: ParamTable, base_lr: float, schedules: set[str] | frozenset[str]
+) -> Resolution:
     rows = _Rows.of(table, policy)
     masks = [_select(rule.match, rows) for rule in policy.rules]
     for i, (rule, mask) in enumerate(zip(policy.rules, masks, strict=True)):
@@ -296,42 +320,47 @@ def resolve(
 
 
 def _item_test(kind: str, item: Any) -> Callable[[Any], bool]:
-    """The test of one match item, over a name (name conditions) or a Param (tags, shape)."""
+    """The test of one match item, over what :meth:`_Rows.column` gives for ``kind`` (a
+    name, a tag set or a shape): true (a truthy value: a match object) where it matches.
+    Tests are C-level callables, so a pass over 100,000 names makes no Python call."""
     if kind == "prefix":
-        return lambda name: name.startswith(item)
+        return operator.methodcaller("startswith", item)
     if kind == "contains":
-        return lambda name: item in name
+        return operator.methodcaller("__contains__", item)
     if kind == "name":
-        return lambda name: name == item
+        return item.__eq__
     if kind in ("glob", "regex"):
         full = re.compile(fnmatch.translate(item) if kind == "glob" else item).fullmatch
-        return lambda name: full(name) is not None
+        return full
     if kind == "tags":
-        return lambda p: item in p.tags
+        return operator.methodcaller("__contains__", item)
     if kind == "shape":
-        shape = tuple(item)
-        return lambda p: p.shape == shape
+        return tuple(item).__eq__
     raise AssertionError(kind)
 
 
-def _condition_test(kind: str, items: tuple[Any, ...]) -> Callable[[Any], bool]:
-    """The test of a whole condition: any of its items (in one pass where that is exact)."""
+def _condition_test(kind: str, items: tuple[Any, ...]) -> Callable[[Any], Any]:
+    """The test of a whole condition, true where any of its items matches (in one pass
+    where that is exact; a C-level callable where one is)."""
+    if len(items) == 1:
+        return _item_test(kind, items[0])
     if kind == "prefix":
-        return lambda name: name.startswith(items)
-    if kind == "contains":
-        return lambda name: any(part in name for part in items)
+        return operator.methodcaller("startswith", items)
+    if kind == "contains":  # a substring search for any of them
+        return re.compile("|".join(map(re.escape, items))).search
     if kind == "name":
         return frozenset(items).__contains__
-    if kind == "tags":
-        wanted = frozenset(items)
-        return lambda p: not p.tags.isdisjoint(wanted)
+    if kind == "tags":  # the wanted tags the row has: empty (false) when none
+        return frozenset(items).intersection
     if kind == "glob":  # globs are plain patterns: one alternation is exact
-        full = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in items)).fullmatch
-        return lambda name: full(name) is not None
+        return re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in items)).fullmatch
     tests = [_item_test(kind, item) for item in items]  # each regex on its own
-    if len(tests) == 1:
-        return tests[0]
     return lambda x: any(t(x) for t in tests)
+
+
+def _mask(test: Callable[[Any], Any], values: list[Any]) -> np.ndarray:
+    """Where ``test`` is true over ``values``."""
+    return np.fromiter(map(bool, map(test, values)), bool, len(values))
 
 
 def _select(sel: Selector, rows: _Rows) -> np.ndarray:
@@ -348,10 +377,12 @@ def _select(sel: Selector, rows: _Rows) -> np.ndarray:
         index = np.flatnonzero(mask)
         if not index.shape[0]:
             break
-        over = rows.names if kind in NAME_CONDITIONS else rows.params
-        subset = over if index.shape[0] == n else [over[i] for i in index]
-        keep = np.fromiter(map(_condition_test(kind, items), subset), bool, index.shape[0])
-        mask[index[~keep]] = False
+        over = rows.column(kind)
+        if index.shape[0] == n:
+            mask &= _mask(_condition_test(kind, items), over)
+        else:
+            keep = _mask(_condition_test(kind, items), list(map(over.__getitem__, index.tolist())))
+            mask[index[~keep]] = False
     return mask
 
 
@@ -361,8 +392,7 @@ def _item_mask(kind: str, item: Any, rows: _Rows) -> np.ndarray:
         return rows.ndim == item
     if kind == "layers":
         return (rows.layer >= item[0]) & (rows.layer <= item[1])
-    over = rows.names if kind in NAME_CONDITIONS else rows.params
-    return np.fromiter(map(_item_test(kind, item), over), bool, len(over))
+    return _mask(_item_test(kind, item), rows.column(kind))
 
 
 def _check_items(rule: Rule, path: str, mask: np.ndarray, rows: _Rows) -> None:
@@ -378,16 +408,16 @@ def _check_items(rule: Rule, path: str, mask: np.ndarray, rows: _Rows) -> None:
             if kind == "ndim":
                 found = bool(np.any(rows.ndim[selected] == item))
             else:
-                test = _item_test(kind, item)
-                over = rows.names if kind in NAME_CONDITIONS else rows.params
-                found = any(test(over[i]) for i in selected)
+                over = rows.column(kind)
+                test = _item_test(kind, item)  # lazily: stops at the first hit
+                found = any(map(test, map(over.__getitem__, selected.tolist())))
             if not found:
                 raise SpecError(f"{path}.{kind}[{j}]", _dead_item(rule, kind, item, rows))
 
 
 def _count(mask: np.ndarray, rows: _Rows) -> int:
     """How many parameters (tied names counted once) a row mask holds."""
-    return int(np.unique(rows.owner[mask]).shape[0])
+    return int(_unique(rows.owner[mask]).shape[0])
 
 
 def _plural(n: int) -> str:
@@ -447,7 +477,7 @@ def _suggest(kind: str, item: Any, rows: _Rows) -> list[tuple[str, int]]:
         present = sorted(set(rows.ndim.tolist()))
         return [(str(d), _count(rows.ndim == d, rows)) for d in present][:3]
     if kind == "tags":
-        tags = sorted({t for p in rows.params for t in p.tags})
+        tags = sorted(frozenset().union(*set(rows.tags)))
         close = difflib.get_close_matches(item, tags, n=3, cutoff=0.6)
         return [(t, _count(_item_mask("tags", t, rows), rows)) for t in close]
     if kind == "name":
@@ -547,8 +577,9 @@ def _decide_facet(facet, policy, masks, rows, schedule_names) -> _Facet:
         state.source[better] = r
         state.how[better] = how
         state.value[better] = value
-        for i in better:
-            pending.pop(int(i), None)
+        if pending:
+            for i in better.tolist():
+                pending.pop(i, None)
     if pending:
         raise pending[min(pending)]
     return state
@@ -574,28 +605,47 @@ def _layer_ids(policy: GroupPolicy, names: list[str]) -> np.ndarray:
         )
         explicit = re.compile(alternatives).fullmatch
     ids = [layer for _, layer in layers.ids]
-    given: set[int] = set()  # an explicit id wins over the pattern
+    given = np.zeros(len(names), bool)  # an explicit id wins over the pattern
     if explicit is not None:
-        for j, m in enumerate(map(explicit, names)):
-            if m is not None:
-                out[j] = ids[int(m.lastgroup[1:])]
-                given.add(j)
+        found = list(map(explicit, names))
+        for j in _hits(found).tolist():
+            out[j] = ids[int(found[j].lastgroup[1:])]
+            given[j] = True
     if layers.pattern:
-        offset = layers.offset
-        for j, m in enumerate(map(re.compile(layers.pattern).search, names)):
-            if m is None or j in given:
-                continue
-            captured = m.group(1)
-            # ASCII digits only: str.isdigit() also accepts '²', which int() refuses
-            if captured is not None and captured.isascii() and captured.isdigit():
-                if len(captured) > 15:  # beyond 2**53: no layer id is that large
-                    raise SpecError(
-                        "groups.layers.pattern",
-                        f"captures the layer id {captured[:20]}... from {names[j][:60]!r}; "
-                        "layer ids must be at most 2**53",
-                    )
-                out[j] = int(captured) + offset
+        found = list(map(re.compile(layers.pattern).search, names))
+        index = _hits(found)
+        index = index[~given[index]].tolist()
+        captured = list(map(operator.methodcaller("group", 1), map(found.__getitem__, index)))
+        joined = "".join(captured) if captured and None not in captured else ""
+        if (
+            joined
+            and min(map(len, captured)) > 0
+            and max(map(len, captured)) <= 15
+            and joined.isascii()
+            and joined.isdigit()
+        ):  # the common case, every capture an id: one C-level pass
+            out[index] = np.fromiter(map(int, captured), np.int64, len(index)) + layers.offset
+        else:
+            for j, text in zip(index, captured, strict=True):
+                _read_layer_id(out, j, text, names[j], layers.offset)
     return out
+
+
+def _hits(found: list[Any]) -> np.ndarray:
+    """The positions of the matches (not None) in a list of ``re`` results."""
+    return np.flatnonzero(np.fromiter(map(bool, found), bool, len(found)))
+
+
+def _read_layer_id(out: np.ndarray, j: int, captured: str | None, name: str, offset: int) -> None:
+    # ASCII digits only: str.isdigit() also accepts '²', which int() refuses
+    if captured is not None and captured.isascii() and captured.isdigit():
+        if len(captured) > 15:  # beyond 2**53: no layer id is that large
+            raise SpecError(
+                "groups.layers.pattern",
+                f"captures the layer id {captured[:20]}... from {name[:60]!r}; "
+                "layer ids must be at most 2**53",
+            )
+        out[j] = int(captured) + offset
 
 
 @dataclasses.dataclass
@@ -703,7 +753,10 @@ class _Decisions(Mapping[str, Decision]):
     def __init__(self, policy, rows, facets, values, base_lr, schedule_names) -> None:
         self._policy, self._rows, self._facets = policy, rows, facets
         self._values, self._base, self._schedules = values, base_lr, schedule_names
-        self._index = {name: i for i, name in enumerate(rows.names)}
+
+    @functools.cached_property
+    def _index(self) -> dict[str, int]:  # built on first use: most callers never look
+        return {name: i for i, name in enumerate(self._rows.names)}
 
     def __getitem__(self, name: str) -> Decision:
         i = self._index[name]
@@ -741,13 +794,22 @@ def _source_name(policy: GroupPolicy, source: int) -> str:
     return "defaults" if source == Source.DEFAULTS else "(base)"
 
 
+def _unique(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of a 1-d array: ``np.unique``, which would import
+    ``numpy.ma`` (40 ms, most of a CLI command's start-up) on its first call."""
+    out = np.sort(values)
+    if out.shape[0] < 2:
+        return out
+    return out[np.concatenate(([True], out[1:] != out[:-1]))]
+
+
 def _distinct_pairs(group: np.ndarray, source: np.ndarray, rules: int) -> list[tuple[int, int]]:
     """The distinct ``(group, source)`` pairs of parallel arrays, sorted, in one numpy pass:
     each pair is packed into one integer, ``group * width + (source - Source.DEFAULTS)``,
     where ``width`` counts the possible sources (the rules, the defaults and the base)."""
     lowest = int(Source.DEFAULTS)
     width = rules - lowest
-    packed = np.unique(group * width + (source - lowest))
+    packed = _unique(group * width + (source - lowest))
     groups, offsets = np.divmod(packed, width)
     return list(zip(groups.tolist(), (offsets + lowest).tolist(), strict=True))
 
@@ -810,20 +872,23 @@ def _merge(policy, rows: _Rows, facets, v: _Values, base_lr: float, schedule_nam
         names.append("+".join(text for _, text in parts))
         sort_keys.append(tuple(key for key, _ in parts))
     ranking = sorted(range(count), key=lambda g: (sort_keys[g], g))
-    ends = [*starts[1:], members.shape[0]][:count]
+    bounds = [*starts.tolist(), members.shape[0]]
+    # members are sorted by their settings, then by table position (the last lexsort key):
+    # each group's slice is already in table order
+    member_names = list(map(rows.names.__getitem__, members.tolist()))
     seen: dict[str, int] = {}
     groups = []
     for g in ranking:
-        idx = np.sort(members[starts[g] : ends[g]])
-        first = int(idx[0])
+        first = int(members[bounds[g]])
         seen[names[g]] = seen.get(names[g], 0) + 1
         name = names[g] if seen[names[g]] == 1 else f"{names[g]}#{seen[names[g]]}"
+        lr = float(v.lr[first])
         groups.append(
             Group(
                 name,
-                tuple(rows.names[i] for i in idx),
-                float(v.lr[first]),
-                _ratio(float(v.lr[first]), base_lr),
+                tuple(member_names[bounds[g] : bounds[g + 1]]),
+                lr,
+                _ratio(lr, base_lr),
                 _wd(v, first),
                 schedule_names[v.schedule[first]],
                 provenance[g],
@@ -835,5 +900,9 @@ def _merge(policy, rows: _Rows, facets, v: _Values, base_lr: float, schedule_nam
     }
     decisions = _Decisions(policy, rows, facets, v, base_lr, schedule_names)
     return Resolution(
-        tuple(groups), tuple(rows.names[i] for i in frozen), decisions, base_lr, aliases
+        tuple(groups),
+        tuple(map(rows.names.__getitem__, frozen.tolist())),
+        decisions,
+        base_lr,
+        aliases,
     )

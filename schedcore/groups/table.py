@@ -8,9 +8,13 @@ and aliases (other names of a tied tensor). Adapters fill it from a model throug
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
+import functools
+import gc
 import io
+import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,6 +25,7 @@ from ..errors import SpecError, describe
 from ..files import parse_text, read_text
 
 _NAME = re.compile(r"^\S+$")
+_SPACE = re.compile(r"\s")
 
 
 class Param(NamedTuple):
@@ -37,6 +42,29 @@ class Param(NamedTuple):
         return len(self.shape)
 
 
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a block builds many small acyclic objects
+    (a 100,000-row table, its resolution): each collection it would trigger rescans every
+    live object, and they would take more time than the building itself. It is turned back
+    on at the end if it was on; blocks nest."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+class _TableColumns(NamedTuple):
+    names: tuple[str, ...]
+    shapes: tuple[tuple[int, ...], ...]
+    trainable: tuple[bool, ...]
+    tags: tuple[frozenset[str], ...]
+    aliases: tuple[tuple[str, ...], ...]
+
+
 @dataclasses.dataclass(frozen=True)
 class ParamTable:
     """An ordered, name-unique collection of :class:`Param` rows."""
@@ -44,6 +72,19 @@ class ParamTable:
     rows: tuple[Param, ...]
 
     def __post_init__(self) -> None:
+        names = self._columns.names
+        aliases = [name for row in self._columns.aliases for name in row]
+        every = [*names, *aliases] if aliases else names
+        # Fast path: every name is non-empty, has no whitespace and is unique (C-level
+        # passes over 100,000 names); anything else is looked at row by row, below.
+        if (
+            every
+            and all(map(str.__instancecheck__, every))
+            and min(map(len, every)) > 0
+            and _SPACE.search("/".join(every)) is None
+            and len(set(every)) == len(every)
+        ):
+            return
         seen: dict[str, int] = {}
         for i, row in enumerate(self.rows):
             for name in (row.name, *row.aliases):
@@ -58,6 +99,36 @@ class ParamTable:
                     )
                 seen[name] = i
 
+    @functools.cached_property
+    def _columns(self) -> _TableColumns:
+        """The table as columns (names, shapes, trainable, tags, aliases): what the resolver
+        reads, without a pass over the rows per question."""
+        if not self.rows:
+            return _TableColumns((), (), (), (), ())
+        return _TableColumns(*map(tuple, zip(*self.rows, strict=True)))
+
+    @classmethod
+    def from_columns(
+        cls,
+        names: Sequence[str],
+        shapes: Sequence[tuple[int, ...]],
+        trainable: Sequence[bool],
+        tags: Sequence[frozenset[str]],
+        aliases: Sequence[tuple[str, ...]],
+    ) -> ParamTable:
+        """The table whose rows are the given columns, row by row (already of the row
+        fields' types: what a model walk builds), checked like any table."""
+        columns = _TableColumns(
+            tuple(names), tuple(shapes), tuple(trainable), tuple(tags), tuple(aliases)
+        )
+        # tuple.__new__ makes each Param without a Python-level call per row
+        rows = tuple(map(tuple.__new__, itertools.repeat(Param), zip(*columns, strict=True)))
+        table = cls.__new__(cls)
+        object.__setattr__(table, "rows", rows)
+        table.__dict__["_columns"] = columns
+        table.__post_init__()
+        return table
+
     def __iter__(self) -> Iterator[Param]:
         return iter(self.rows)
 
@@ -66,7 +137,7 @@ class ParamTable:
 
     @property
     def names(self) -> list[str]:
-        return [r.name for r in self.rows]
+        return list(self._columns.names)
 
     @classmethod
     def of(

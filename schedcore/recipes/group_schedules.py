@@ -60,6 +60,10 @@ class GroupSchedules:
 
     def lrs(self, step: int) -> list[float]:
         """Each group's lr for update ``step``."""
+        if len(self.steppers) == 1:  # every group on one schedule (the common case): no dict
+            (stepper,) = self.steppers.values()
+            value = stepper(step)
+            return [p * value for p in self.peaks]
         value = {name: stepper(step) for name, stepper in self.steppers.items()}
         return [p * value[n] for p, n in zip(self.peaks, self.names, strict=True)]
 

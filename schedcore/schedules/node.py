@@ -36,8 +36,12 @@ from ..fields import (
 )
 from .ops import NUMPY
 
-CHUNK = 1 << 16
-"""Vectorized evaluation runs in chunks of this many steps, keeping temporaries in cache."""
+CHUNK = 1 << 13
+"""Vectorized evaluation runs in chunks of this many steps. A chunk's temporaries (64 KiB
+each) stay in cache and come from the heap, below malloc's mmap threshold (128 KiB by
+default): with larger ones, the allocator can hand their pages back after every chunk
+(glibc maps large blocks, and trims the heap) and every temporary page-faults anew, which
+costs more than the cosine itself."""
 
 BREAKPOINT_LIMIT = 64
 """Breakpoints listed per periodic pattern (restarts, cycles, drops) before stopping."""

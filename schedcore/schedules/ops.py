@@ -67,28 +67,28 @@ class NumpyOps:
         another (a phase with ``after = 'error'`` does not raise for the steps after it) and
         a step costs one piece, however many there are. Non-decreasing steps (what a curve
         is evaluated on) are cut into one slice per piece; other steps are gathered per
-        piece; a single step looks its piece up."""
+        piece; steps that all fall in one piece (most chunks of a curve) go to it whole."""
         n = t.shape[0]
         if not bounds:
             return piece(0, t)
-        if n == 1:
-            return piece(bisect.bisect_right(bounds, int(t[0])), t)
-        cuts = np.asarray(bounds, dtype=np.int64)
-        if bool(np.all(t[1:] >= t[:-1])):
+        if n <= 1:
+            return piece(bisect.bisect_right(bounds, int(t[0])), t) if n else self.full(t, 0.0)
+        first = bisect.bisect_right(bounds, int(t.min()))
+        if first == bisect.bisect_right(bounds, int(t.max())):  # all in one piece
+            return piece(first, t)
+        if bool((t[1:] >= t[:-1]).all()):
+            cuts = np.asarray(bounds, dtype=np.int64)
             edges = np.concatenate(([0], np.searchsorted(t, cuts, side="left"), [n]))
             live = np.flatnonzero(edges[1:] > edges[:-1]).tolist()
             ends = edges.tolist()
-            if len(live) == 1:
-                return piece(live[0], t)
             out = np.empty(n, dtype=np.float64)
             for i in live:
                 out[ends[i] : ends[i + 1]] = piece(i, t[ends[i] : ends[i + 1]])
             return out
+        cuts = np.asarray(bounds, dtype=np.int64)
         which = np.searchsorted(cuts, t, side="right")
         out = np.empty(n, dtype=np.float64)
         for i, index in _groups(which, cuts.shape[0] + 1):
-            if index.shape[0] == n:  # all in one piece: no gather
-                return piece(i, t)
             out[index] = piece(i, t[index])
         return out
 

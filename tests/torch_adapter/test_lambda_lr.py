@@ -108,3 +108,15 @@ def test_unknown_group_schedule_is_refused():
     opt = torch.optim.SGD([{"params": model().parameters(), "schedule": "tail"}], lr=0.1)
     with pytest.raises(ValueError, match=r"param_groups\[0\]\['schedule'\] is 'tail'"):
         st.lambda_lr(opt, RECIPE)
+
+
+def test_stepper_serves_exact_values_as_its_blocks_grow_and_near_an_error_end():
+    s = sc.warmup(sc.cosine(steps=30_000, end=0.1), steps=500)
+    stepper = sc.Stepper(s)
+    ks = [*range(40_000), 7, 39_999, 12_345, 12_346]  # in order, then jumps
+    assert [stepper(k) for k in ks] == s(np.array(ks)).tolist()
+    end = sc.linear(steps=3_000, after="error")
+    stepper = sc.Stepper(end)
+    assert [stepper(k) for k in range(3_001)] == end(np.arange(3_001)).tolist()
+    with pytest.raises(sc.StepRangeError):
+        stepper(3_001)

@@ -445,3 +445,62 @@ def test_a_newer_scheduler_replaces_the_past_end_check_of_the_optimizer():
     train(opt, sched, model, 2)
     fresh = st.scheduler(opt, sc.Recipe(base_lr=0.1, schedule=sc.linear(steps=4)))
     train(opt, fresh, model, 4)  # the old scheduler's pending error no longer applies
+
+
+COSINE_50 = sc.cosine(steps=50)
+
+
+def _pair(lr: float | torch.Tensor = 0.1):
+    """RecipeLR and torch's CosineAnnealingLR, each on its own one-group optimizer."""
+    recipe = sc.Recipe(base_lr=0.1, schedule=COSINE_50)
+    opts = [torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr) for _ in range(2)]
+    return opts, (
+        st.scheduler(opts[0], recipe),
+        torch.optim.lr_scheduler.CosineAnnealingLR(opts[1], T_max=50),
+    )
+
+
+def test_step_keeps_torchs_counters_and_last_lr():
+    (opt, opt_t), (sched, torch_sched) = _pair()
+    for k in range(1, 31):
+        for o, s in ((opt, sched), (opt_t, torch_sched)):
+            o.step()
+            s.step()
+        assert (sched.last_epoch, sched._step_count) == (k, k + 1)
+        assert (sched.last_epoch, sched._step_count) == (
+            torch_sched.last_epoch,
+            torch_sched._step_count,
+        )
+        assert sched.get_last_lr() == [opt.param_groups[0]["lr"]] == [0.1 * COSINE_50(k)]
+    last = sched.get_last_lr()
+    sched.step()
+    assert last == [0.1 * COSINE_50(30)]  # a new list each step: a kept one never changes
+
+
+@pytest.mark.parametrize("call_optimizer_first", [True, False])
+def test_step_warns_like_torch_when_called_before_optimizer_step(call_optimizer_first):
+    import warnings
+
+    got = []
+    (opt, opt_t), (sched, torch_sched) = _pair()
+    for o, s in ((opt, sched), (opt_t, torch_sched)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if call_optimizer_first:
+                o.step()
+            s.step()
+            s.step()  # only the first step() checks the order, as torch does
+        got.append([str(w.message)[:60] for w in caught if w.category is UserWarning])
+    assert got[0] == got[1]
+    assert bool(got[0]) is not call_optimizer_first
+
+
+def test_step_sets_a_tensor_lr_in_place_and_keeps_a_copy():
+    (opt, _), (sched, _) = _pair(torch.tensor(0.1, dtype=torch.float64))
+    lr = opt.param_groups[0]["lr"]
+    for _ in range(5):
+        opt.step()
+        sched.step()
+    assert opt.param_groups[0]["lr"] is lr and float(lr) == 0.1 * COSINE_50(5)
+    (last,) = sched.get_last_lr()
+    assert isinstance(last, torch.Tensor) and last is not lr and float(last) == float(lr)
