@@ -103,6 +103,8 @@ class Sequence(Schedule):
         phase = self.phases[i]
         if phase.clock == "global" or i == 0:
             return phase.schedule.dense(ops, t)
+        if getattr(ops, "pieces_see_own_steps", False):  # t >= this phase's start already
+            return phase.schedule.dense(ops, t - self.starts[i])
         return phase.schedule.dense(ops, ops.maximum(t - self.starts[i], 0))
 
     def peak(self) -> float:

@@ -27,6 +27,12 @@ class NumpyOps:
 
     name = "numpy"
     can_raise = True
+    # piecewise() hands each piece only the steps of its interval (a backend that evaluates
+    # every piece at every step leaves this False, its default)
+    pieces_see_own_steps = True
+    # (steps, lowest, highest) of the steps array being evaluated, when the caller has
+    # already computed its range (it checks it): piecewise() then does not scan it again
+    known_range: tuple[Any, int, int] | None = None
 
     def float(self, t: Any) -> Any:
         return t.astype(np.float64)
@@ -73,8 +79,10 @@ class NumpyOps:
             return piece(0, t)
         if n <= 1:
             return piece(bisect.bisect_right(bounds, int(t[0])), t) if n else self.full(t, 0.0)
-        first = bisect.bisect_right(bounds, int(t.min()))
-        if first == bisect.bisect_right(bounds, int(t.max())):  # all in one piece
+        known = self.known_range
+        low, high = known[1:] if known is not None and known[0] is t else (t.min(), t.max())
+        first = bisect.bisect_right(bounds, int(low))
+        if first == bisect.bisect_right(bounds, int(high)):  # all in one piece
             return piece(first, t)
         if bool((t[1:] >= t[:-1]).all()):
             cuts = np.asarray(bounds, dtype=np.int64)
