@@ -15,13 +15,16 @@ body then sees ``t - warmup_t`` with ``warmup_prefix``, else ``t``. The bodies:
 - ``poly`` (PolyLRScheduler): the same cycles, ``lr_min + (lr_max - lr_min) *
   (1 - t_curr**k / t_i**k) ** power``.
 - ``step`` (StepLRScheduler): ``base * decay_rate ** (t // decay_t)``, a fractional
-  ``decay_t`` counted as Python's float ``//`` does (``1 // 0.1 == 9``); ``constant`` is
+  ``decay_t`` counted as Python's float ``//`` does (``1 // 0.1 == 9``), a ``decay_rate``
+  above 1 growing until the float overflows; ``constant`` is
   create_scheduler_v2's StepLRScheduler with ``decay_t=1, decay_rate=1``.
 - ``multistep`` (MultiStepLRScheduler): ``base * decay_rate ** bisect_right(decay_t, t + 1)``
   (a milestone ``m`` applies from ``t = m - 1``).
 - ``wsd`` (WSDLRScheduler): warmup always a prefix; ``max(base * stable(t_s), lr_min)``
   until the last ``decay_t`` of ``t_initial`` steps, then ``lr_min + (stable - lr_min) *
-  decay(t_decay / decay_t)``; ``lr_min`` after.
+  decay(t_decay / decay_t)``; ``lr_min`` after. ``stable`` is 1 or ``(1 + t_s /
+  timescale) ** -power`` (0.5 for ``rsqrt``); ``decay(f)`` is ``1 - f``, ``1 - sqrt(f)``,
+  ``0.5 * (1 + cos(pi * f))``, ``1 - f ** decay_power`` or ``(r ** f - r) / (1 - r)``.
 
 ``t`` is the update count with ``t_in_epochs=False`` (``step_update(num_updates)``), else
 the epoch (``step(epoch)``), so update ``k`` uses ``t = k // updates_per_epoch``. Update 0
@@ -40,13 +43,15 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import SpecError, describe
+from ..fields import MAX_STEP
 from ..recipes import Recipe
-from ..schedules.combinators import PerEpoch, Product, Repeat, Shift
+from ..schedules.combinators import Clamp, PerEpoch, Product, Repeat, Shift
 from ..schedules.cyclic import SGDR
 from ..schedules.families import (
     Constant,
     Cosine,
     InverseSqrt,
+    InverseTime,
     Linear,
     MultiStep,
     OneMinusSqrt,
@@ -54,12 +59,13 @@ from ..schedules.families import (
     Step,
     Tanh,
 )
-from ..schedules.node import Schedule
+from ..schedules.node import MAX_PEAK, Schedule
 from ..schedules.piecewise import PiecewiseConstant
 from .common import (
     boolean,
     choice,
     group_recipe,
+    growth,
     integer,
     known_keys,
     lr_value,
@@ -231,35 +237,115 @@ def _timm_cycle(t: float, t_initial: int, cycle_mul: float) -> int:
 
 
 def _cycled(curve, a: dict[str, Any], end: float) -> Schedule:
-    """tanh's and poly's restarts: ``curve(peak)`` over each cycle, ``end`` after the last.
+    """tanh's and poly's restarts: ``curve(peak, steps)`` over each cycle, ``end`` after the
+    last.
 
-    Cycles of a growing length start at fractional steps, where timm evaluates its curves
-    at fractional positions; only cosine (the ``sgdr`` node) has such restarts."""
+    A whole ``cycle_mul`` gives cycles of whole lengths ``t_initial * cycle_mul**i`` starting
+    at whole steps: one phase each, where timm's float ``floor(log(...))`` puts each restart
+    at its exact step (else the restart it moves is refused). A fractional one starts cycles
+    at fractional steps, where timm evaluates its curves at fractional positions; only cosine
+    (the ``sgdr`` node) has such restarts."""
     t_initial = integer(a["t_initial"], "t_initial", 1)
     mul = real(a["cycle_mul"], "cycle_mul", 1.0)
     decay = real(a["cycle_decay"], "cycle_decay", 0.0, 1.0, open_low=True)
     limit = integer(a["cycle_limit"], "cycle_limit")
     if limit == 0:
         return Constant(end)
-    if mul != 1:
+    if mul != 1 and not mul.is_integer():
         if limit > 1 or _timm_cycle(t_initial, t_initial, mul) < 1:
             raise SpecError(
                 "cycle_mul",
-                f"growing cycles ({mul!r}) are reproduced for cosine only (the sgdr node); "
-                "this scheduler's restarts fall at fractional positions: use cycle_mul=1, or "
-                "cycle_limit=1",
+                f"growing cycles of a fractional factor ({mul!r}) are reproduced for cosine only "
+                "(the sgdr node); this scheduler's restarts fall at fractional positions: use a "
+                "whole cycle_mul, cycle_mul=1, or cycle_limit=1",
             )
         limit = 1  # one cycle: its length is t_initial whatever the growth
-    if limit == 1 or decay == 1.0:
-        body = curve(1.0) if limit == 1 else Repeat(schedule=curve(1.0), period=t_initial)
+    if mul == 1 and (limit == 1 or decay == 1.0):
+        body = curve(1.0, t_initial)
+        if limit > 1:
+            body = Repeat(schedule=body, period=t_initial)
         return phases((body, t_initial * limit, "local"), (Constant(end), None, "local"))
     if limit > CYCLE_PHASES:
         raise SpecError(
             "cycle_limit",
-            f"at most {CYCLE_PHASES} decaying cycles are spelled out, got {limit}",
+            f"at most {CYCLE_PHASES} decaying or growing cycles are spelled out, got {limit}",
         )
-    items = [(curve(decay**i), t_initial, "local") for i in range(limit)]
+    lengths = [t_initial * int(mul) ** i for i in range(limit)]
+    if sum(lengths) > MAX_STEP:
+        raise SpecError(
+            "cycle_limit",
+            f"{limit} cycles growing by {mul!r} end past step {MAX_STEP}; give fewer cycles",
+        )
+    begin = 0
+    for i, length in enumerate(lengths if mul != 1 else [], 1):
+        begin += length
+        # timm's cycle index must change exactly at each cycle's first step and at the end
+        if (
+            _timm_cycle(begin - 1, t_initial, mul) != i - 1
+            or _timm_cycle(begin, t_initial, mul) != i
+        ):
+            raise SpecError(
+                "cycle_mul",
+                f"timm's float floor(log(...)) moves the restart at step {begin} (cycle {i}) by "
+                "a step, where it evaluates a cycle's curve at its end (position 1), which no "
+                "node does; a whole cycle_mul is reproduced where every restart is exact",
+            )
+    items = [(curve(decay**i, n), n, "local") for i, n in enumerate(lengths)]
     return phases(*items, (Constant(end), None, "local"))
+
+
+STABLE_POWER_HALVES = 8
+"""The 'power' stable function is reproduced for ``stable_power`` a multiple of 0.5 up to
+this many halves: a product of ``inverse_time`` (power 1) and ``inverse_sqrt`` nodes."""
+
+
+def _wsd_decay(fn: str, power: float, steps: int, end: float) -> Schedule:
+    """WSD's decay factor over ``steps``, from 1 down to ``end``: ``end + (1 - end) *
+    decay(frac)`` with ``frac = k / steps``."""
+    if fn == "power":  # 1 - frac ** decay_power: (1 - p ** k_decay) ** 1 of polynomial
+        if power == 1.0:
+            fn = "linear"
+        elif power == 0.5:
+            fn = "1-sqrt"
+        else:
+            return Polynomial(steps=steps, start=1.0, end=end, power=1.0, k_decay=power)
+    shape = {"linear": Linear, "1-sqrt": OneMinusSqrt, "cosine": Cosine}[fn]
+    return shape(steps=steps, start=1.0, end=end)
+
+
+def _wsd_stable(a: dict[str, Any], stable_fn: str) -> Schedule:
+    """WSD's decaying stable factor ``(1 + t_s / timescale) ** -power``."""
+    power = (
+        0.5 if stable_fn == "rsqrt" else real(a["stable_power"], "stable_power", 0.0, open_low=True)
+    )
+    timescale = a["stable_timescale"]
+    if timescale is None:
+        timescale = a["warmup_t"]
+    timescale = real(timescale, "stable_timescale")
+    if timescale <= 0:
+        raise SpecError(
+            "stable_timescale",
+            f"must be positive for stable_fn '{stable_fn}' (it defaults to warmup_t), as timm "
+            f"requires; got {timescale!r}",
+        )
+    halves = 2 * power
+    if not halves.is_integer() or halves > STABLE_POWER_HALVES:
+        raise SpecError(
+            "stable_power",
+            f"(1 + t / timescale) ** -{power!r} has no node: multiples of 0.5 up to "
+            f"{STABLE_POWER_HALVES / 2:g} are reproduced (inverse_sqrt and inverse_time nodes)",
+        )
+    halves = int(halves)
+    factors: list[Schedule] = [InverseTime(rate=1.0 / timescale)] * (halves // 2)
+    if halves % 2:
+        if not timescale.is_integer():
+            raise SpecError(
+                "stable_timescale",
+                f"{timescale!r} is fractional: an odd multiple of 0.5 as the power needs the "
+                "inverse_sqrt node, whose timescale is a whole number of steps",
+            )
+        factors.append(InverseSqrt(timescale=int(timescale)))
+    return factors[0] if len(factors) == 1 else Product(schedules=tuple(factors))
 
 
 def _wsd(a: dict[str, Any], base: float) -> Schedule:
@@ -272,40 +358,37 @@ def _wsd(a: dict[str, Any], base: float) -> Schedule:
     if callable(fn):
         raise SpecError("decay_fn", "is a Python callable; schedcore reproduces named decays")
     fn = choice(fn, "decay_fn", ("linear", "1-sqrt", "cosine", "power", "exp"))
-    if fn == "power":  # 1 - frac ** decay_power: linear and 1-sqrt are nodes
-        power = real(a["decay_power"], "decay_power", 0.0, open_low=True)
-        if power not in (0.5, 1.0):
-            raise SpecError(
-                "decay_power", f"1 - frac ** {power!r} has no node; 0.5 and 1 are reproduced"
-            )
-        fn = "linear" if power == 1.0 else "1-sqrt"
+    power = real(a["decay_power"], "decay_power", 0.0, open_low=True)
+    real(a["decay_ratio"], "decay_ratio", 0.0, 1.0, open_low=True)
     if fn == "exp":
-        raise SpecError("decay_fn", "'exp' (a normalized exponential) has no node in schedcore")
+        raise SpecError(
+            "decay_fn",
+            "'exp', (r ** frac - r) / (1 - r), is an exponential less a constant: no node "
+            "adds a constant to an exponential (geometric and exponential only scale it)",
+        )
     hold = t_initial - decay_t
     if stable_fn == "constant":
         if end >= 1:  # max(base, lr_min) is lr_min, and the decay keeps it
             return Constant(end)
-        shape = {"linear": Linear, "1-sqrt": OneMinusSqrt, "cosine": Cosine}[fn]
         return phases(
             (Constant(1.0), hold, "local"),
-            (shape(steps=decay_t, start=1.0, end=end), decay_t, "local"),
+            (_wsd_decay(fn, power, decay_t, end), decay_t, "local"),
             (Constant(end), None, "local"),
         )
-    power = 0.5 if stable_fn == "rsqrt" else real(a["stable_power"], "stable_power", 0.0)
-    timescale = a["stable_timescale"]
-    if timescale is None:
-        timescale = a["warmup_t"]
-    if power != 0.5 or end != 0.0 or not float(timescale).is_integer() or timescale <= 0:
+    stable = _wsd_stable(a, stable_fn)
+    if end > 0:
+        # max(stable, lr_min), then lr_min + (that - lr_min) * decay(frac): where the stable
+        # factor has reached lr_min when the decay begins, the decay leaves lr_min
+        if stable(hold) <= end:
+            return Clamp(schedule=stable, min=end)
         raise SpecError(
-            "stable_fn",
-            f"'{stable_fn}' is reproduced as the inverse_sqrt node: power 0.5, lr_min 0 and a "
-            f"positive whole stable_timescale (got power {power!r}, lr_min {a['lr_min']!r}, "
-            f"timescale {timescale!r})",
+            "lr_min",
+            f"{a['lr_min']!r} above 0 with stable_fn '{stable_fn}' decays lr_min + (stable - "
+            "lr_min) * decay(frac): no node adds a constant to a product of schedules "
+            "(reproduced: lr_min 0, or a stable lr that reaches lr_min before the decay)",
         )
-    stable = InverseSqrt(timescale=int(timescale))
-    shape = {"linear": Linear, "1-sqrt": OneMinusSqrt, "cosine": Cosine}[fn]
     cool = Product(
-        schedules=(Shift(schedule=stable, offset=hold), shape(steps=decay_t, start=1.0, end=0.0))
+        schedules=(Shift(schedule=stable, offset=hold), _wsd_decay(fn, power, decay_t, 0.0))
     )
     return phases((stable, hold, "local"), (cool, decay_t, "local"), (Constant(0.0), None, "local"))
 
@@ -334,17 +417,20 @@ def _fractional_steps(every: float, rate: float) -> Schedule:
             break
     else:  # pragma: no cover - a convergent equals the float eventually
         a = _STAIR_PERIOD + 1
-    if a > _STAIR_PERIOD or rate**b == 0.0:
+    if a > _STAIR_PERIOD or not 0.0 < _power(rate, b) <= MAX_PEAK:
         raise SpecError(
             "decay_t",
             f"{every!r} steps per decay has no short repeating pattern of stairs (period up to "
-            f"{_STAIR_PERIOD} steps, a decay of rate ** stairs per period above 0)",
+            f"{_STAIR_PERIOD} steps, a factor of rate ** stairs per period above 0 and at most "
+            f"{MAX_PEAK:g})",
         )
     late = exact > approx  # a multiple of a / b is reached one step later
     offset = b - 1 if late else 0  # stairs by step u (= t - 1 when late): (u * b + offset) // a
     counts = [(r * b + offset) // a for r in range(a)]
     marks = [r for r in range(1, a) if counts[r] != counts[r - 1]]
-    period: Schedule = Step(every=a, gamma=rate**b)
+    top = rate ** max(counts) if rate > 1 else 1.0  # the largest factor within a period
+    # a growing lr (rate > 1): the periods' factor runs up to the 1e100 bound, then raises
+    period = growth(rate**b, a, MAX_PEAK / top) if rate > 1 else Step(every=a, gamma=rate**b)
     if marks:
         within = PiecewiseConstant(
             boundaries=tuple(marks),
@@ -356,6 +442,13 @@ def _fractional_steps(every: float, rate: float) -> Schedule:
     if not late:
         return period
     return phases((Constant(1.0), 1, "local"), (period, None, "local"))
+
+
+def _power(x: float, n: int) -> float:
+    try:
+        return x**n
+    except OverflowError:
+        return math.inf
 
 
 def _convergents(x: Fraction):
@@ -379,9 +472,10 @@ def _body(kind: str, a: dict[str, Any], base: float, restarts: str) -> Schedule:
         return _wsd(a, base)
     if kind == "step":
         every = real(a["decay_t"], "decay_t", 0.0, open_low=True)
-        rate = real(a["decay_rate"], "decay_rate", 0.0, 1.0, open_low=True)
+        rate = real(a["decay_rate"], "decay_rate", 0.0, open_low=True)
         if every.is_integer():
-            return Step(every=int(every), gamma=rate)
+            # a growing lr (rate > 1) runs up to the 1e100 multiplier, then raises
+            return growth(rate, int(every)) if rate > 1 else Step(every=int(every), gamma=rate)
         return _fractional_steps(every, rate)
     if kind == "multistep":
         rate = real(a["decay_rate"], "decay_rate", 0.0)
@@ -404,14 +498,14 @@ def _body(kind: str, a: dict[str, Any], base: float, restarts: str) -> Schedule:
         if not lb < ub:
             raise SpecError("ub", f"must be greater than lb = {lb!r}, got {ub!r}")
         return _cycled(
-            lambda peak: Tanh(steps=t_initial, start=peak, end=end, lb=lb, ub=ub), a, end
+            lambda peak, steps: Tanh(steps=steps, start=peak, end=end, lb=lb, ub=ub), a, end
         )
     k_decay = real(a["k_decay"], "k_decay", 0.0, open_low=True)
     if kind == "poly":
         power = real(a["power"], "power", 0.0)
         return _cycled(
-            lambda peak: Polynomial(
-                steps=t_initial, start=peak, end=end, power=power, k_decay=k_decay
+            lambda peak, steps: Polynomial(
+                steps=steps, start=peak, end=end, power=power, k_decay=k_decay
             ),
             a,
             end,
@@ -480,8 +574,12 @@ def from_timm(
     Per-epoch stepping (``t_in_epochs=True``, timm's default; ``step_on_epochs`` for v2)
     needs ``updates_per_epoch``: the epoch's value holds for its updates. Noise raises
     SpecError (it is random), as do the plateau scheduler (it follows a metric) and the
-    shapes without a node (fractional step lengths, poly's ``k_decay``, growing tanh or
-    poly cycles, WSD's ``exp`` decay): each names its argument.
+    shapes without a node (tanh or poly cycles growing by a fractional ``cycle_mul``, or a
+    whole one whose restart timm's float log moves; WSD's ``exp`` decay, an ``lr_min`` under
+    a decaying stable lr that is still above it when the decay begins, a ``stable_power``
+    off the multiples of 0.5, an odd one over a fractional ``stable_timescale``): each
+    names its argument. A ``decay_rate`` above 1 (a growing lr) runs up to the 1e100
+    multiplier, then raises StepRangeError (timm runs on until its float overflows).
 
     ``restarts='timm'`` (default) finds cosine cycles with timm's ``floor(log(...))`` in
     float64, which puts some restarts a step late (``t_initial=1, cycle_mul=3``: 121 stays

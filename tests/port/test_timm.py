@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schedcore import SpecError
+from schedcore import SpecError, StepRangeError
 from schedcore.port import from_timm
 
 from .helpers import F64, FAST, assert_lr
@@ -271,7 +271,7 @@ WARMUP = {
     "warmup_lr_init": st.sampled_from([0.0, 1e-5]) | st.floats(0.0, 0.2),
     "warmup_prefix": st.booleans(),
 }
-GROWTH = st.sampled_from([1.0, 1.0, 2.0, 1.5, 2.5])
+GROWTH = st.sampled_from([1.0, 1.0, 2.0, 3.0, 1.5, 2.5])
 CYCLES = {
     "lr_min": st.sampled_from([0.0, 1e-5]) | st.floats(0.0, 0.05),
     "cycle_mul": GROWTH,
@@ -293,7 +293,8 @@ def wsd_kwargs(draw):
                     "stable_fn": st.sampled_from(["constant", "rsqrt", "power"]),
                     "stable_timescale": st.none() | st.integers(1, 10) | st.floats(0.5, 10),
                     "decay_fn": st.sampled_from(["linear", "1-sqrt", "cosine", "power", "exp"]),
-                    "decay_power": st.sampled_from([0.5, 1.0, 2.0]),
+                    "stable_power": st.sampled_from([0.5, 1.0, 1.5, 2.0, 0.25]),
+                    "decay_power": st.sampled_from([0.5, 1.0, 2.0]) | st.floats(0.1, 4.0),
                     "warmup_t": st.integers(0, 10),
                     "warmup_lr_init": st.sampled_from([0.0, 1e-5]),
                 },
@@ -351,9 +352,11 @@ REFUSALS = {
     "cosine": set(),
     "tanh": {"cycle_mul", "ub"},
     "poly": {"cycle_mul"},
-    "step": {"decay_rate"},
+    "step": set(),
     "multistep": set(),
-    "wsd": {"stable_fn", "decay_fn", "decay_power"},
+    # exp decay; lr_min under a decaying stable lr; a power or timescale with no node, or a
+    # timescale timm rejects (0: no warmup to default to)
+    "wsd": {"decay_fn", "lr_min", "stable_power", "stable_timescale"},
 }
 
 
@@ -398,8 +401,27 @@ def test_each_scheduler_matches_real_timm(kind, data, groups, upe, per_epoch):
     want = timm_run(
         lambda opt: cls(opt, t_in_epochs=per_epoch, **kw), lrs, scales, n, upe, per_epoch
     )
-    got = recipe.lr(np.arange(n))
+    got, stop = lrs_until_stop(recipe, n)
+    want = want[:, :stop]
     assert_lr(np.atleast_2d(got).reshape(want.shape), want, F64, str(kw), scale=max(lrs))
+
+
+def lrs_until_stop(recipe, n):
+    """``(lrs of updates 0..stop-1, stop)``: a growing lr (step's ``decay_rate > 1``) runs
+    up to the 1e100 multiplier bound and raises StepRangeError from ``stop`` on."""
+    try:
+        return recipe.lr(np.arange(n)), n
+    except StepRangeError:
+        pass
+    low, high = 0, n - 1  # the first step that raises
+    while low < high:
+        mid = (low + high) // 2
+        try:
+            recipe.lr(mid)
+            low = mid + 1
+        except StepRangeError:
+            high = mid
+    return recipe.lr(np.arange(low)), low
 
 
 V2_CFG = st.fixed_dictionaries(
@@ -415,7 +437,7 @@ V2_CFG = st.fixed_dictionaries(
         "warmup_epochs": st.integers(0, 3),
         "warmup_lr": st.sampled_from([1e-5, 0.0, 0.01]),
         "warmup_prefix": st.booleans(),
-        "decay_rate": st.sampled_from([0.1, 0.5, 1.0]),
+        "decay_rate": st.sampled_from([0.1, 0.5, 1.0, 1.5]),
         "min_lr": st.sampled_from([0.0, 1e-4]),
         "lr_cycle_limit": st.integers(1, 3),
         "lr_cycle_decay": st.sampled_from([0.1, 0.5, 1.0]),
@@ -423,7 +445,8 @@ V2_CFG = st.fixed_dictionaries(
         "sched_on_updates": st.booleans(),
     },
 )
-V2_REFUSALS = {"stable_fn", "decay_epochs", "decay_t"}
+# timm rejects these decay lengths and a zero timescale itself; lr_min under rsqrt has no node
+V2_REFUSALS = {"decay_epochs", "decay_t", "stable_timescale", "lr_min"}
 
 
 def v2_port(cfg, groups, upe):
@@ -455,7 +478,9 @@ def test_create_scheduler_v2_of_scheduler_kwargs_matches_real_timm(cfg, groups, 
         return timm_scheduler.create_scheduler_v2(optimizer, **kwargs, updates_per_epoch=upe)[0]
 
     want = timm_run(make, *groups, n, upe, None)
-    got = np.atleast_2d(recipe.lr(np.arange(n))).reshape(want.shape)
+    got, stop = lrs_until_stop(recipe, n)  # a growing step lr stops at the 1e100 bound
+    want = want[:, :stop]
+    got = np.atleast_2d(got).reshape(want.shape)
     assert_lr(got, want, F64, str(kwargs), scale=max(groups[0]))
 
 
@@ -483,6 +508,139 @@ def test_poly_k_decay_raises_the_position_to_a_power(k_decay):
     want = timm_run(lambda o: cls(o, t_in_epochs=False, **kw), (0.5,), None, 60, 1, False)
     assert_lr(recipe.lr(np.arange(60)), want[0], F64, str(kw))
     assert recipe.schedule.type_name == "sequence"
+
+
+@pytest.mark.parametrize("decay_t", [2, 2.4, 0.5])
+def test_step_growth_runs_to_the_multiplier_bound(decay_t):
+    """``decay_rate > 1`` grows the lr; timm runs on until its float overflows. The recipe
+    matches it up to the last step whose multiplier stays within 1e100 (a fractional
+    length: the last whole period of its stairs within it), and raises
+    StepRangeError from the next one on (the growth rule torch's and OneFlow's importers
+    share)."""
+    cls = real_timm_scheduler().StepLRScheduler
+    kw = {"decay_t": decay_t, "decay_rate": 1.5, "warmup_t": 2, "warmup_lr_init": 0.01}
+    recipe = from_timm(lr=0.5, scheduler="step", t_in_epochs=False, **kw)
+    n = int(1500 * min(decay_t, 1))  # past the bound (about 568 stairs), short of overflow
+    want = timm_run(lambda o: cls(o, t_in_epochs=False, **kw), (0.5,), None, n, 1, False)[0]
+    got, stop = lrs_until_stop(recipe, n)
+    first = int(np.argmax(want > 0.5 * 1e100))  # the first lr above the bound in timm
+    # a fractional length repeats its stairs every 12 steps (2.4 = 12 / 5): whole periods
+    assert first > 0 and first - (12 if decay_t == 2.4 else 0) <= stop <= first
+    assert_lr(got, want[:stop], F64, str(kw))
+    with pytest.raises(StepRangeError):
+        recipe.lr(stop)
+
+
+@pytest.mark.parametrize("kind", ["tanh", "poly"])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"t_initial": 5, "cycle_mul": 2.0, "cycle_limit": 4, "cycle_decay": 0.5},
+        {"t_initial": 3, "cycle_mul": 3.0, "cycle_limit": 3, "lr_min": 1e-3},
+        {"t_initial": 4, "cycle_mul": 2.0, "cycle_limit": 3, "warmup_t": 3, "warmup_prefix": True},
+        {"t_initial": 7, "cycle_mul": 2.0, "cycle_limit": 2, "warmup_t": 4, "cycle_decay": 0.3},
+    ],
+)
+def test_tanh_and_poly_with_whole_cycle_growth_match_real_timm(kind, kw):
+    """A whole cycle_mul: cycles of t_initial * cycle_mul**i steps, one phase each."""
+    cls = getattr(real_timm_scheduler(), CLASSES[kind])
+    recipe = from_timm(lr=0.1, scheduler=kind, t_in_epochs=False, **kw)
+    n = 5 + kw.get("warmup_t", 0) + sum(kw["t_initial"] * 3**i for i in range(4))
+    want = timm_run(lambda o: cls(o, t_in_epochs=False, **kw), (0.1,), None, n, 1, False)
+    assert_lr(recipe.lr(np.arange(n)), want[0], F64, str(kw))
+
+
+@pytest.mark.parametrize("kind", ["tanh", "poly"])
+def test_tanh_and_poly_restart_moved_by_timms_float_log_is_refused(kind):
+    """t_initial=1, cycle_mul=3: timm's floor(log(...)) keeps step 121 in cycle 4 (at its
+    curve's position 1) instead of restarting cycle 5 there; cosine reproduces that (sgdr's
+    'log' index), tanh and poly refuse it by name."""
+    cls = getattr(real_timm_scheduler(), CLASSES[kind])
+    kw = {"t_initial": 1, "cycle_mul": 3.0, "cycle_limit": 6}
+    want = timm_run(lambda o: cls(o, t_in_epochs=False, **kw), (1.0,), None, 123, 1, False)[0]
+    assert want[122] > want[121] < 0.01  # the restart comes a step late in timm
+    with pytest.raises(SpecError) as info:
+        from_timm(lr=1.0, scheduler=kind, t_in_epochs=False, **kw)
+    assert info.value.path == "cycle_mul" and "121" in str(info.value)
+
+
+WSD_STABLE = [
+    {"stable_fn": "constant"},
+    {"stable_fn": "rsqrt"},
+    {"stable_fn": "rsqrt", "stable_timescale": 6},
+    {"stable_fn": "power", "stable_power": 1.0, "stable_timescale": 2.5},
+    {"stable_fn": "power", "stable_power": 1.5},
+    {"stable_fn": "power", "stable_power": 2.0, "stable_timescale": 0.75},
+]
+WSD_DECAY = [
+    {"decay_fn": "linear"},
+    {"decay_fn": "1-sqrt"},
+    {"decay_fn": "cosine"},
+    {"decay_fn": "power", "decay_power": 0.5},
+    {"decay_fn": "power", "decay_power": 1.0},
+    {"decay_fn": "power", "decay_power": 2.0},
+    {"decay_fn": "power", "decay_power": 0.37},
+]
+
+
+@pytest.mark.parametrize("stable", WSD_STABLE)
+@pytest.mark.parametrize("decay", WSD_DECAY)
+def test_wsd_stable_and_decay_functions_match_real_timm(stable, decay):
+    """Every named stable function (power: multiples of 0.5, inverse_time and inverse_sqrt
+    nodes) with every named decay but 'exp' (power: polynomial's k_decay), per update, two
+    param groups, lr_min 0 (and above it under a constant stable lr)."""
+    cls = real_timm_scheduler().WSDLRScheduler
+    kw = {"t_initial": 20, "decay_t": 8, "warmup_t": 3, "warmup_lr_init": 1e-3, **stable, **decay}
+    if stable["stable_fn"] == "constant":
+        kw["lr_min"] = 1e-3
+    recipe = from_timm(lr=[0.1, 0.02], scheduler="wsd", t_in_epochs=False, **kw)
+    want = timm_run(lambda o: cls(o, t_in_epochs=False, **kw), (0.1, 0.02), None, 30, 1, False)
+    assert_lr(recipe.lr(np.arange(30)), want, F64, str(kw))
+
+
+def test_wsd_lr_min_reached_by_the_stable_lr_before_the_decay():
+    """``max(base * stable, lr_min)``: where the decaying stable lr is down to lr_min when
+    the decay begins, the decay keeps lr_min: a clamp node."""
+    cls = real_timm_scheduler().WSDLRScheduler
+    kw = {"t_initial": 16, "decay_t": 4, "lr_min": 0.4, "stable_fn": "rsqrt"}
+    kw.update(stable_timescale=1, decay_fn="cosine")
+    recipe = from_timm(lr=1.0, scheduler="wsd", t_in_epochs=False, **kw)
+    want = timm_run(lambda o: cls(o, t_in_epochs=False, **kw), (1.0,), None, 24, 1, False)[0]
+    assert want[6] == 0.4 < want[5]
+    assert_lr(recipe.lr(np.arange(24)), want, F64, str(kw))
+
+
+@pytest.mark.parametrize(
+    "kw, path",
+    [
+        ({"decay_fn": "exp"}, "decay_fn"),
+        ({"stable_fn": "rsqrt", "warmup_t": 3, "lr_min": 1e-4}, "lr_min"),
+        ({"stable_fn": "power", "stable_power": 0.25, "stable_timescale": 3}, "stable_power"),
+        ({"stable_fn": "rsqrt", "stable_timescale": 2.5}, "stable_timescale"),
+        ({"stable_fn": "power", "stable_power": 1.5, "stable_timescale": 0.5}, "stable_timescale"),
+    ],
+)
+def test_wsd_shapes_without_a_node_are_refused_by_name(kw, path):
+    """timm runs these; each shape has no node: exp's constant offset, lr_min under a
+    decaying stable lr, a power off the multiples of 0.5, an odd multiple of 0.5 (a square
+    root) over a fractional timescale."""
+    kw = {"t_initial": 20, "decay_t": 8, **kw}
+    cls = real_timm_scheduler().WSDLRScheduler
+    timm_run(lambda o: cls(o, t_in_epochs=False, **kw), (0.1,), None, 30, 1, False)  # runs
+    with pytest.raises(SpecError) as info:
+        from_timm(lr=0.1, scheduler="wsd", t_in_epochs=False, **kw)
+    assert info.value.path == path, str(info.value)
+
+
+def test_wsd_without_a_timescale_is_refused_as_timm_refuses_it():
+    """A decaying stable function with no warmup and no stable_timescale: timm raises."""
+    kw = {"t_initial": 20, "decay_t": 8, "stable_fn": "rsqrt"}
+    cls = real_timm_scheduler().WSDLRScheduler
+    with pytest.raises(ValueError, match="stable_timescale"):
+        timm_run(lambda o: cls(o, t_in_epochs=False, **kw), (0.1,), None, 3, 1, False)
+    with pytest.raises(SpecError) as info:
+        from_timm(lr=0.1, scheduler="wsd", t_in_epochs=False, **kw)
+    assert info.value.path == "stable_timescale"
 
 
 def test_v2_wsd_with_timm_defaults_and_lr_scale():
