@@ -1,10 +1,11 @@
-"""One recipe file, the same BERT-like model in PyTorch, Keras and OneFlow: the same named
-groups (names, member counts, lr, weight decay).
+"""One recipe file, the same BERT-like model in PyTorch, Keras, JAX (Flax nnx) and OneFlow:
+the same named groups (names, member counts, lr, weight decay).
 
 The model is tiny: word and position embeddings with a norm, two encoder layers (attention
 query / key / value / output dense layers, a norm, a feed-forward dense layer) and a dense
 head. Each framework spells it its own way: torch and OneFlow say ``LayerNorm.weight`` and
-``head.weight``, Keras ``layer_norm.gamma`` and ``head.kernel``. The recipe
+``head.weight``, Keras ``layer_norm.gamma`` and ``head.kernel``, Flax ``layer_norm.scale``
+and ``word.embedding``. The recipe
 (``examples/bert_like.toml``) states its intent with tags, so it needs no spelling of any
 framework. Every framework's groups are compared with the core's groups on a framework-free
 table of the same architecture (:func:`neutral_table`) and with the names pinned here.
@@ -230,3 +231,82 @@ def test_torch_spellings_on_the_keras_model_fail_with_a_hint_to_use_tags():
     with pytest.raises(sc.SpecError, match=r"rules\[2\]\.match\.contains\[1\]: 'LayerNorm'") as e:
         keras_plan(keras_bert(), sc.load(data))
     assert "tags" in str(e.value) and "norm" in str(e.value)
+
+
+# -- JAX: a Flax nnx model, its leaves named by key path --------------------------------------
+
+
+def nnx_bert() -> Any:
+    """The model in Flax nnx (Flax's spelling: ``layer_norm.scale``, ``word.embedding``)."""
+    from flax import nnx
+
+    rngs = nnx.Rngs(0)
+
+    class Embeddings(nnx.Module):
+        def __init__(self) -> None:
+            self.word = nnx.Embed(VOCAB, WIDTH, rngs=rngs)
+            self.position = nnx.Embed(POSITIONS, WIDTH, rngs=rngs)
+            self.layer_norm = nnx.LayerNorm(WIDTH, rngs=rngs)
+
+    class Attention(nnx.Module):
+        def __init__(self) -> None:
+            for name in ATTENTION:
+                setattr(self, name, nnx.Linear(WIDTH, WIDTH, rngs=rngs))
+
+    class Layer(nnx.Module):
+        def __init__(self) -> None:
+            self.attention = Attention()
+            self.layer_norm = nnx.LayerNorm(WIDTH, rngs=rngs)
+            self.ffn = nnx.Linear(WIDTH, WIDTH, rngs=rngs)
+
+    class Encoder(nnx.Module):
+        def __init__(self) -> None:
+            for i in range(LAYERS):
+                setattr(self, f"layer_{i}", Layer())
+
+    class Bert(nnx.Module):
+        def __init__(self) -> None:
+            self.embeddings = Embeddings()
+            self.encoder = Encoder()
+            self.head = nnx.Linear(WIDTH, LABELS, rngs=rngs)
+
+    return Bert()
+
+
+def test_jax_gives_the_cores_named_groups_and_applies_their_lrs():
+    pytest.importorskip("flax.nnx")
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    import optax
+
+    import schedcore_jax as sj
+
+    recipe = sc.load(RECIPE)
+    model = nnx_bert()
+    plan = sj.plan(model, recipe)
+    summary = [
+        (g.name, plan.group_of.count(i), g.lr, g.weight_decay)
+        for i, g in enumerate(plan.resolution.groups)
+    ]
+    assert summary == core_summary(recipe.bind(neutral_table()))
+    decay = dict(zip(plan.names, plan.decay, strict=True))
+    norms = [n for n in plan.names if ".layer_norm." in n]
+    assert len(norms) == 2 * (LAYERS + 1)
+    assert all(decay[n] == 0.0 for n in norms)
+    assert all(plan.leaf_groups[n] == "no_decay" for n in norms)
+    assert plan.leaf_groups["embeddings.word.embedding"] == "embeddings"
+    assert decay["encoder.layer_0.attention.query.kernel"] == 0.01
+
+    # the lr each leaf gets: SGD from zero weights with a gradient of -1, at the warmup's end
+    params = jax.tree_util.tree_map(jnp.zeros_like, sj.params_of(model))
+    tx = sj.optimizer(model, recipe, base=optax.sgd)  # the model: its module tags
+    grads = jax.tree_util.tree_map(lambda p: -jnp.ones_like(p), params)
+    update = jax.jit(tx.update)
+    state = tx.init(params)
+    for _ in range(11):  # updates 0 .. 10: the last is the peak (warmup = 10)
+        updates, state = update(grads, state, params)
+    lr_of = {g.name: g.lr for g in plan.resolution.groups}
+    got = [float(u.reshape(-1)[0]) for u in jax.tree_util.tree_leaves(updates)]
+    expected = [lr_of[plan.leaf_groups[n]] for n in sj.leaf_names(params)]
+    np.testing.assert_allclose(got, expected, rtol=2e-6)

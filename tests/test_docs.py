@@ -37,7 +37,8 @@ def test_hooks_are_not_copied_into_the_site(site):
 
 @pytest.mark.parametrize(
     "package",
-    ["schedcore", "schedcore.port", "schedcore_torch", "schedcore_keras", "schedcore_oneflow"],
+    ["schedcore", "schedcore.port", "schedcore_torch", "schedcore_keras", "schedcore_oneflow",
+     "schedcore_jax"],
 )
 def test_the_api_reference_documents_every_public_name(site, package):
     page = (site / "api" / "index.html").read_text()
@@ -185,3 +186,36 @@ def test_tied_weights_under_layer_decay_as_the_how_to_says():
     said = ("tied parameter 'bert.embeddings.word_embeddings.weight' and its alias "
             "'cls.predictions.decoder.weight' resolve differently")
     assert said in str(other_id.value) and said in " ".join(text.split())
+
+
+# ---------------------------------------------------------------------------- guide: JAX
+
+
+def test_every_code_block_of_the_jax_guide_runs_and_prints_what_it_says(tmp_path, monkeypatch):
+    """docs/jax.md read as a newcomer would: its recipe.toml, then each Python block in
+    order in one namespace; each ``print(...)  # shown`` line prints what its comment shows
+    (the float32 / float64 statements included)."""
+    pytest.importorskip("optax")
+    import contextlib
+    import io
+
+    import jax
+
+    text = (DOCS / "jax.md").read_text()
+    (tmp_path / "recipe.toml").write_text(re.search(r"```toml\n(.*?)```", text, re.S).group(1))
+    monkeypatch.chdir(tmp_path)
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) >= 4
+    namespace: dict = {}
+    assert not jax.config.jax_enable_x64
+    for block in blocks:
+        shown = re.findall(r"^(print\(.*\))[ \t]*\n((?:# .*\n)+)", block, re.M)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(block, str(DOCS / "jax.md"), "exec"), namespace)
+        said = [line[2:] for _, comment in shown for line in comment.splitlines()]
+        inline = re.findall(r"^[ \t]*print\(.*\)[ \t]+# (.*)$", block, re.M)
+        expected = said + inline
+        if expected:
+            assert sorted(out.getvalue().splitlines()) == sorted(expected), block
+    assert not jax.config.jax_enable_x64

@@ -20,7 +20,7 @@ from submodules import shadowed_submodules
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 NAME = PYPROJECT["project"]["name"]
-EXTRAS = {"torch": "torch", "keras": "keras", "oneflow": "oneflow"}
+EXTRAS = {"torch": "torch", "keras": "keras", "oneflow": "oneflow", "jax": "jax"}
 
 
 def test_the_distribution_is_not_the_index_s_other_schedcore():
@@ -39,7 +39,7 @@ def test_readme_opens_with_pip_install_next_to_the_two_make_commands():
     lines = [ln.split("#")[0].strip() for ln in first_block.group(1).splitlines()]
     lines = [ln for ln in lines if ln]
     assert lines[0] == f"pip install '{NAME}[torch]'", lines
-    for extra in ("keras", "oneflow", "plot"):
+    for extra in ("keras", "oneflow", "jax", "plot"):
         assert f"'{NAME}[{extra}]'" in first_block.group(1)
     # the development set-up: make demo, then make test, the first two commands of their block
     dev = re.findall(r"^(make \w+)", readme, re.M)
@@ -51,6 +51,8 @@ def test_readme_opens_with_pip_install_next_to_the_two_make_commands():
     ("schedcore_torch", "torch", "torch"),
     ("schedcore_keras", "keras", "keras"),
     ("schedcore_oneflow", "oneflow", "oneflow"),
+    ("schedcore_jax", "jax", "jax"),
+    ("schedcore_jax", "optax", "jax"),
 ])
 def test_an_adapter_without_its_framework_names_the_extra(adapter, framework, extra):
     # sys.modules[name] = None makes `import name` raise ImportError, as a missing package does
@@ -76,7 +78,9 @@ def test_an_adapter_without_its_framework_names_the_extra(adapter, framework, ex
 def test_no_package_attribute_shadows_a_submodule():
     # `import schedcore_keras.optimizer as m` must give the module, not a function of the
     # same name bound in the package; likewise in every package, core and adapters.
-    assert shadowed_submodules(["schedcore", "schedcore_torch", "schedcore_keras"]) == []
+    assert shadowed_submodules(
+        ["schedcore", "schedcore_torch", "schedcore_keras", "schedcore_jax"]
+    ) == []
 
 
 def test_the_shadowing_check_fails_on_a_shadowed_submodule(tmp_path, monkeypatch):
@@ -202,7 +206,7 @@ def test_a_clean_venv_with_the_torch_extra_runs_the_quickstart(tmp_path):
     installed = {ln.split("==")[0].lower(): ln.split("==")[1] for ln in listed.split()}
     assert installed[NAME] == PYPROJECT["project"]["version"]
     assert installed["torch"].startswith(version) and installed["torch"].endswith("+cpu")
-    for other in ("keras", "oneflow", "tensorflow", "matplotlib", "schedcore"):
+    for other in ("keras", "oneflow", "tensorflow", "jax", "optax", "matplotlib", "schedcore"):
         assert other not in installed, f"{other} came with .[torch]"
 
     (work / "recipe.toml").write_text(RECIPE)
@@ -222,7 +226,8 @@ def test_a_clean_venv_with_the_torch_extra_runs_the_quickstart(tmp_path):
         cwd=work, capture_output=True, text=True, check=True, env=env,
     ).stdout
     assert str(venv) in where
-    for adapter, extra in (("schedcore_keras", "keras"), ("schedcore_oneflow", "oneflow")):
+    for adapter, extra in (("schedcore_keras", "keras"), ("schedcore_oneflow", "oneflow"),
+                           ("schedcore_jax", "jax")):
         missing = subprocess.run(
             [str(python), "-c", f"import {adapter}"], cwd=work, capture_output=True,
             text=True, env=env,

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import optax
 
 import schedcore as sc
@@ -44,12 +45,53 @@ def leaf_names(params: Any) -> list[str]:
     """The canonical name of each leaf of ``params`` (in ``jax.tree_util`` order): its key
     path joined with dots. A Flax ``nnx.Variable``'s ``.value`` is not part of the name."""
     out = []
-    for path, _ in jax.tree_util.tree_flatten_with_path(params)[0]:
+    for path, _ in _flatten(params):
         keys = list(path)
         if keys and isinstance(keys[-1], jax.tree_util.GetAttrKey) and keys[-1].name == "value":
             keys.pop()
         out.append(".".join(_key(k) for k in keys))
     return out
+
+
+def _flatten(params: Any) -> list[tuple[Any, Any]]:
+    try:
+        return jax.tree_util.tree_flatten_with_path(params)[0]
+    except (TypeError, ValueError) as err:  # dict keys of mixed types cannot be sorted
+        raise TypeError(
+            f"params must be a pytree of arrays JAX can flatten (dicts with keys of one type, "
+            f"lists, tuples), got {describe(params)}: {err}"
+        ) from err
+
+
+def _check_leaves(tree: Any, names: tuple[str, ...]) -> None:
+    """Every leaf an array (or a Python float) with a name of its own."""
+    leaves = _flatten(tree)
+    if not leaves:
+        raise ValueError(
+            f"params has no array leaves, got {describe(tree)}; pass the params pytree "
+            "(a dict of arrays) or a Flax nnx model"
+        )
+    seen: dict[str, Any] = {}
+    for name, (path, leaf) in zip(names, leaves, strict=True):
+        where = jax.tree_util.keystr(path) or "(the root)"
+        if not name:
+            raise ValueError(
+                f"params is a single array, got {describe(tree)}; a leaf is named by its key "
+                "path, so pass a dict such as {'w': array}"
+            )
+        if name in seen:
+            raise ValueError(
+                f"params: the leaves at {seen[name]} and {where} have the same name {name!r} "
+                "(key paths are joined with dots); rename one of the keys"
+            )
+        seen[name] = where
+        dtype = getattr(leaf, "dtype", None)
+        if dtype is None and isinstance(leaf, float):
+            continue
+        if dtype is None or not hasattr(leaf, "shape"):
+            raise TypeError(
+                f"params{where}: a leaf must be an array (a parameter), got {describe(leaf)}"
+            )
 
 
 def _nnx_module(value: Any) -> bool:
@@ -180,20 +222,65 @@ def plan(params: Any, recipe: RecipeLike, lr: float | None = None, table: Any = 
     against (rows with tags, aliases, frozen rows; default :func:`param_table`), which must
     have a row for every leaf."""
     recipe = as_recipe(recipe, lr=lr)
-    names = tuple(leaf_names(params_of(params)))
+    tree = params_of(params)
+    names = tuple(leaf_names(tree))
+    _check_leaves(tree, names)
     table = param_table(params) if table is None else sc.ParamTable.of(table)
     known = set(table.names)
     for name in names:
         if name not in known:
-            raise ValueError(f"leaf {name!r} has no row in the parameter table given")
+            raise ValueError(
+                f"table has no row for the params leaf {name!r}; a table must have a row "
+                f"for every leaf (named as sj.leaf_names(params) names them), got rows "
+                f"{describe(list(table.names))}"
+            )
     resolution = recipe.bind(table).resolution
     assert resolution is not None
     index = {name: i for i, g in enumerate(resolution.groups) for name in g.params}
     group_of = tuple(index.get(name) for name in names)
+    for name, g, leaf in zip(names, group_of, jax.tree_util.tree_leaves(tree), strict=True):
+        dtype = jnp.result_type(leaf)
+        if g is not None and not jnp.issubdtype(dtype, jnp.inexact):
+            raise TypeError(
+                f"params leaf {name!r}: a trained leaf must be a floating-point array, got "
+                f"{dtype}; keep integer state out of the params, or freeze it (table=)"
+            )
     decay = tuple(
         0.0 if g is None else float(resolution.groups[g].applied_weight_decay) for g in group_of
     )
     return Plan(resolution, names, group_of, decay)
+
+
+def _named(base: Any) -> str:
+    module = getattr(base, "__module__", "") or ""
+    name = getattr(base, "__qualname__", None) or describe(base)
+    return f"optax.{name}" if module.startswith("optax") else name
+
+
+def _check_base(base: Any, kwargs: dict[str, Any]) -> None:
+    """``base`` an optimizer function taking ``learning_rate`` and every keyword given."""
+    accepted = "an optax optimizer function taking learning_rate (optax.adamw, optax.sgd)"
+    if not callable(base) or isinstance(base, optax.GradientTransformation):
+        raise TypeError(f"base must be {accepted}, got {describe(base)}")
+    try:
+        parameters = inspect.signature(base).parameters
+    except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    if "learning_rate" not in parameters:
+        raise TypeError(
+            f"base must be {accepted}, got {_named(base)}, which takes "
+            f"({', '.join(parameters) or 'no arguments'})"
+        )
+    others = [p for p in parameters if p not in ("learning_rate", "weight_decay")]
+    for key in kwargs:
+        if key not in parameters:
+            raise TypeError(
+                f"{key}: not an argument of {_named(base)}, which takes "
+                f"{', '.join(others) or 'no other arguments'} (the recipe gives "
+                f"learning_rate and weight_decay); got {key}={describe(kwargs[key])}"
+            )
 
 
 def _takes(base: Callable[..., Any], name: str) -> bool:
@@ -231,10 +318,7 @@ def optimizer(
                 f"{key}: the recipe decides it ({where}), in every framework alike; "
                 f"got {key}={describe(kwargs[key])}"
             )
-    if not callable(base):
-        raise TypeError(
-            f"base must be an optax optimizer function (optax.adamw), got {describe(base)}"
-        )
+    _check_base(base, kwargs)
     recipe = as_recipe(recipe, lr=lr)
     decided = plan(params, recipe, table=table)
     decays = _takes(base, "weight_decay")
@@ -249,8 +333,13 @@ def optimizer(
             tx = base(learning_rate=rate, weight_decay=decay, **kwargs)
         else:
             tx = base(learning_rate=rate, **kwargs)
-            if decay:
-                tx = optax.chain(optax.add_decayed_weights(decay), tx)
+        if not isinstance(tx, optax.GradientTransformation):
+            raise TypeError(
+                f"base must return an optax GradientTransformation, {_named(base)}(...) "
+                f"returned {describe(tx)}"
+            )
+        if decay and not decays:
+            tx = optax.chain(optax.add_decayed_weights(decay), tx)
         transforms[group.name] = tx
     if any(g is None for g in decided.group_of):
         transforms[FROZEN] = optax.set_to_zero()
