@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,10 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 GRAPHS_PER_WORKER = 8
 ATTEMPTS = 3
+# OneFlow 0.9.0 can also deadlock between two graphs of one process (seen: a launch waiting
+# in LazyJobStreamPolicy::WaitUntilQueueEmptyIfFrontNNGraphNotEquals forever): a reply that
+# takes longer than this (the slowest measurement takes well under a minute) is a dead worker
+REPLY_TIMEOUT_S = 300
 
 
 class WorkerDied(RuntimeError):
@@ -118,6 +123,9 @@ class GraphWorker:
         try:
             process.stdin.write(json.dumps(request) + "\n")
             process.stdin.flush()
+            ready, _, _ = select.select([process.stdout], [], [], REPLY_TIMEOUT_S)
+            if not ready:
+                process.kill()  # hung: then reported as a dead worker, run again
             line = process.stdout.readline()
         except BrokenPipeError:
             line = ""
