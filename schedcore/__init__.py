@@ -6,10 +6,10 @@ Schedules are immutable step -> multiplier functions (``s(k)`` for one step,
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from .errors import PastEndWarning, SpecError, StepRangeError
+from .lazy import lazy_attributes
 from .schedules.combinators import (
     Clamp,
     PerEpoch,
@@ -78,19 +78,7 @@ _SUBPACKAGES = frozenset({"examples", "files", "groups", "port", "recipes", "too
 """Subpackages loaded on first attribute access (``schedcore.port.from_torch``)."""
 
 
-def __getattr__(name: str) -> Any:
-    if name in _SUBPACKAGES:
-        return importlib.import_module(f".{name}", __name__)
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value  # later lookups are plain attribute reads
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_attributes(globals(), _LAZY, _SUBPACKAGES.__contains__)
 
 
 # Lower-case constructors: the names a user would guess.

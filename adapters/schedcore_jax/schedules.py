@@ -13,6 +13,7 @@ import numpy as np
 import schedcore as sc
 from schedcore.errors import describe
 from schedcore.fields import LR_RANGE, Real
+from schedcore.recipes.document import as_recipe_argument as as_recipe
 
 from .ops import jax_ops, precision
 
@@ -122,16 +123,6 @@ class RecipeSchedule:
 
 RecipeLike = sc.Recipe | sc.Schedule | dict[str, Any] | str | Path
 
-
-def as_recipe(recipe: Any, what: str = "recipe", lr: float | None = None) -> sc.Recipe:
-    """A :class:`schedcore.Recipe` from what :func:`schedcore.as_recipe` reads (a recipe, a
-    schedule with ``lr``, a dict, a TOML/JSON path or text); another type is a TypeError."""
-    if not isinstance(recipe, (sc.Recipe, sc.Schedule, dict, str, Path)):
-        raise TypeError(
-            f"{what} must be a schedcore.Recipe, a schedule, a recipe dict or a TOML/JSON "
-            f"path, got {describe(recipe)}"
-        )
-    return sc.as_recipe(recipe, lr=lr, what=what)
 
 
 def schedule(recipe_or_schedule: RecipeLike, lr: float | None = None) -> RecipeSchedule:

@@ -10,7 +10,7 @@ import numpy as np
 from keras import ops
 
 import schedcore as sc
-from schedcore.errors import describe
+from schedcore.recipes.document import as_recipe_argument as as_recipe
 from schedcore.recipes.group_schedules import PastEnd
 
 from .ops import keras_ops
@@ -93,20 +93,6 @@ def concrete_step(step: Any) -> int | None:
         return None
     return int(value) if value.ndim == 0 else None
 
-
-def as_recipe(
-    recipe: sc.Recipe | sc.Schedule | dict[str, Any] | str | Path,
-    what: str = "recipe",
-    lr: float | None = None,
-) -> sc.Recipe:
-    """A :class:`schedcore.Recipe` from what :func:`schedcore.as_recipe` reads (a recipe, a
-    schedule with ``lr``, a dict, a TOML/JSON path or text); another type is a TypeError."""
-    if not isinstance(recipe, (sc.Recipe, sc.Schedule, dict, str, Path)):
-        raise TypeError(
-            f"{what} must be a schedcore.Recipe, a schedule, a recipe dict or a TOML/JSON "
-            f"path, got {describe(recipe)}"
-        )
-    return sc.as_recipe(recipe, lr=lr, what=what)
 
 
 def schedule(

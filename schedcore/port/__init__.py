@@ -5,8 +5,9 @@ Framework-free (numpy and the standard library only), like the rest of :mod:`sch
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_attributes
 
 # Each importer is loaded on first use (``from schedcore.port import from_torch``): a command
 # that ports from one library does not pay for the others. To add a name, add it here
@@ -45,24 +46,8 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and editors
     from .transformers import from_training_args, from_transformers, to_transformers
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:  # a submodule (``schedcore.port.compiled``), loaded on first access
-        if not name.startswith("_"):
-            try:
-                return importlib.import_module(f".{name}", __name__)
-            except ModuleNotFoundError as err:
-                if err.name != f"{__name__}.{name}":
-                    raise
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value  # later lookups are plain attribute reads
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
-
+# a submodule (``schedcore.port.compiled``) loads on first access too
+__getattr__, __dir__ = lazy_attributes(globals(), _LAZY, lambda name: not name.startswith("_"))
 
 __all__ = [
     "calc_train_steps",

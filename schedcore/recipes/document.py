@@ -72,6 +72,17 @@ def as_recipe(
     return dataclasses.replace(recipe, base_lr=lr, resolution=None)  # groups: bind again
 
 
+def as_recipe_argument(value: Any, what: str = "recipe", lr: float | None = None) -> Recipe:
+    """:func:`as_recipe` for a Python argument: a value of none of the accepted types is a
+    ``TypeError`` naming ``what`` (a wrong type, not a wrong document)."""
+    if not isinstance(value, (Recipe, Schedule, Mapping, str, Path)):
+        raise TypeError(
+            f"{what} must be a schedcore.Recipe, a schedule, a recipe dict or a TOML/JSON "
+            f"path, got {describe(value)}"
+        )
+    return as_recipe(value, lr=lr, what=what)
+
+
 def load(source: str | Path | Mapping[str, Any]) -> Recipe:
     """A recipe from a TOML or JSON file path, a TOML/JSON string, or a dict.
 
