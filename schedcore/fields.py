@@ -12,7 +12,6 @@ serialization, validation and documentation.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import numbers
 import re
@@ -36,6 +35,8 @@ def did_you_mean(word: Any, options: Sequence[Any]) -> str:
     """``"did you mean 'x'? "`` for the option closest to ``word`` (``difflib``), or ``""``."""
     if not isinstance(word, str):
         return ""
+    import difflib  # only when a message is written (start-up time)
+
     close = difflib.get_close_matches(word, [str(o) for o in options], n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}? " if close else ""
 

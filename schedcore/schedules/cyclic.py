@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import fractions
 import functools
 import math
 from typing import Any
@@ -244,6 +243,8 @@ class SGDR(Schedule):
         most 2**63 periods); a sum that close to a whole number is redone with fractions."""
         a, b = self.t_mul.as_integer_ratio()  # b is a power of 2
         shift, one = b.bit_length() - 1, 1 << _FIXED_BITS
+        import fractions  # loaded on first use (start-up time)
+
         growth = fractions.Fraction(a, b)
         length, total = self.period << _FIXED_BITS, 0  # cycle i's length, and s_i
         firsts, reals = [0], [0.0]
@@ -391,6 +392,8 @@ class SGDR(Schedule):
         # fractional growth: the exact start, period * (g**i - 1) / (g - 1) rounded up, is
         # the candidate; float rounding in _cycles may move it, so confirm it against the
         # index itself and search around it where it moved
+        import fractions  # loaded on first use (start-up time)
+
         growth = fractions.Fraction(self.t_mul)
         guess = math.ceil(self.period * (growth**cycle - 1) / (growth - 1))
         if guess > 2**62:

@@ -9,7 +9,6 @@ the curve (for ``cosine``: the wave continues, period ``steps / cycles``), ``err
 from __future__ import annotations
 
 import dataclasses
-import fractions
 from typing import Any
 
 import numpy as np
@@ -112,6 +111,8 @@ class Cosine(_Anneal):
         if self.after == "periodic":
             # the wave repeats every steps * q steps (q: denominator of `cycles`); wrapping
             # there keeps huge steps exact, where cos of the rounded huge argument is not
+            import fractions  # loaded on first use (start-up time)
+
             span = self.steps * fractions.Fraction(self.cycles).denominator
             p = ops.divide(ops.float(ops.mod(t, span) if span <= MAX_STEP else t), self.steps)
         else:
