@@ -133,6 +133,19 @@ ABSOLUTE = ("warm_restarts", "cyclic", "onecycle")
 
 
 @st.composite
+def sequential_of(draw, parts, max_gap):
+    """A SequentialLR of the drawn ``parts`` (name, maker, horizon) at drawn milestones."""
+    gaps = draw(st.lists(st.integers(0, max_gap), min_size=len(parts) - 1, max_size=len(parts) - 1))
+    milestones = list(np.cumsum(gaps).tolist())
+
+    def make(o, lrs):
+        return L.SequentialLR(o, [m(o, lrs) for _, m, _ in parts], milestones)
+
+    horizon = (milestones[-1] if milestones else 0) + parts[-1][2]
+    return "sequential(" + ",".join(p[0] for p in parts) + ")", make, horizon
+
+
+@st.composite
 def composite(draw, depth: int = 1):
     """A SequentialLR or ChainedScheduler; below ``depth`` 0, children may be composites."""
     kind = draw(st.sampled_from(["sequential", "chained"]))
@@ -141,15 +154,7 @@ def composite(draw, depth: int = 1):
         first = draw(single() | inner) if depth > 0 else draw(single())
         later = single(restarted=True) | inner if depth > 0 else single(restarted=True)
         parts = [first, *draw(st.lists(later, min_size=1, max_size=2))]
-        gaps = draw(st.lists(st.integers(0, 8), min_size=len(parts) - 1, max_size=len(parts) - 1))
-        milestones = list(np.cumsum(gaps).tolist())
-
-        def make(o, lrs):
-            children = [m(o, lrs) for _, m, _ in parts]
-            return L.SequentialLR(o, children, milestones)
-
-        horizon = (milestones[-1] if milestones else 0) + parts[-1][2]
-        return "sequential(" + ",".join(p[0] for p in parts) + ")", make, horizon
+        return draw(sequential_of(parts, max_gap=8))
     parts = draw(st.lists(single(multiplicative=True), min_size=1, max_size=3))
     if draw(st.booleans()):  # a child that sets the lr absolutely, last
         parts.append(draw(single().filter(lambda p: p[0] in ABSOLUTE)))
@@ -169,15 +174,7 @@ def schedulers(draw):
         return draw(composite(depth=draw(st.integers(1, 2))))
     if kind == "sequential":
         parts = [draw(single()), *draw(st.lists(single(restarted=True), min_size=1, max_size=2))]
-        gaps = draw(st.lists(st.integers(0, 15), min_size=len(parts) - 1, max_size=len(parts) - 1))
-        milestones = list(np.cumsum(gaps).tolist())
-
-        def make(o, lrs):
-            children = [m(o, lrs) for _, m, _ in parts]
-            return L.SequentialLR(o, children, milestones)
-
-        horizon = (milestones[-1] if milestones else 0) + parts[-1][2]
-        return "sequential(" + ",".join(p[0] for p in parts) + ")", make, horizon
+        return draw(sequential_of(parts, max_gap=15))
     parts = draw(st.lists(single(multiplicative=True), min_size=2, max_size=3))
 
     def chain(o, lrs):
