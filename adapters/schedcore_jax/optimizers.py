@@ -23,7 +23,7 @@ import optax
 
 import schedcore as sc
 from schedcore.errors import describe
-from schedcore.groups.resolve import Resolution
+from schedcore.groups.resolve import Assignment
 from schedcore.groups.walk import ModuleParam, table_from_modules
 
 from .schedules import RecipeLike, RecipeSchedule, as_recipe
@@ -163,28 +163,15 @@ def param_table(params: Any) -> sc.ParamTable:
 
 
 @dataclasses.dataclass(frozen=True)
-class Plan:
+class Plan(Assignment):
     """What the optimizer decided, per leaf (in ``jax.tree_util`` order): its canonical
     name, its group (an index into ``resolution.groups``; None: frozen by the policy) and
     its weight decay."""
 
-    resolution: Resolution
-    names: tuple[str, ...]
-    group_of: tuple[int | None, ...]
-    decay: tuple[float, ...]
-
-    @property
-    def group_names(self) -> tuple[str, ...]:
-        return tuple(g.name for g in self.resolution.groups)
-
     @property
     def leaf_groups(self) -> dict[str, str | None]:
         """Each leaf's group name (None: frozen by the policy)."""
-        names = self.group_names
-        return {
-            n: None if g is None else names[g]
-            for n, g in zip(self.names, self.group_of, strict=True)
-        }
+        return self.member_groups()
 
     def labels(self, params: Any) -> Any:
         """``params`` with each leaf replaced by its group's name (:data:`FROZEN` for a

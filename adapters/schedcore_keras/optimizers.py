@@ -22,7 +22,7 @@ from keras import ops
 
 import schedcore as sc
 from schedcore.errors import describe
-from schedcore.groups.resolve import Resolution
+from schedcore.groups.resolve import Assignment
 
 from .schedules import RecipeSchedule, as_recipe, evaluate
 from .table import canonical, param_table, variables_table
@@ -31,30 +31,15 @@ RecipeLike = sc.Recipe | dict[str, Any] | str | Path
 
 
 @dataclasses.dataclass(frozen=True)
-class Plan:
+class Plan(Assignment):
     """What ``build`` decided, per built variable (in ``var_list`` order): its canonical
     name, its group (an index into ``resolution.groups``; None: frozen by the policy, not
     updated) and its weight decay. ``str(plan)`` lists the named groups."""
 
-    resolution: Resolution
-    names: tuple[str, ...]
-    group_of: tuple[int | None, ...]
-    decay: tuple[float, ...]
-
-    @property
-    def group_names(self) -> tuple[str, ...]:
-        """The name of each group of ``resolution.groups`` (``head``, ``head+no_decay``,
-        ``default``, ...)."""
-        return tuple(g.name for g in self.resolution.groups)
-
     @property
     def variable_groups(self) -> dict[str, str | None]:
         """Each variable's group name (None: frozen by the policy)."""
-        names = self.group_names
-        return {
-            v: None if g is None else names[g]
-            for v, g in zip(self.names, self.group_of, strict=True)
-        }
+        return self.member_groups()
 
     def __str__(self) -> str:
         """One line per group, in order: name, lr, weight decay as applied, schedule, and

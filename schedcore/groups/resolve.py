@@ -197,6 +197,32 @@ class Resolution:
 # -- the resolver -----------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True)
+class Assignment:
+    """What an adapter decided for the members it updates (a framework's variables or
+    leaves, in its order): each one's canonical name, its group (an index into
+    ``resolution.groups``; None: frozen by the policy) and its weight decay."""
+
+    resolution: Resolution
+    names: tuple[str, ...]
+    group_of: tuple[int | None, ...]
+    decay: tuple[float, ...]
+
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        """The name of each group of ``resolution.groups`` (``head``, ``head+no_decay``,
+        ``default``, ...)."""
+        return tuple(g.name for g in self.resolution.groups)
+
+    def member_groups(self) -> dict[str, str | None]:
+        """Each member's group name (None: frozen by the policy)."""
+        names = self.group_names
+        return {
+            n: None if g is None else names[g]
+            for n, g in zip(self.names, self.group_of, strict=True)
+        }
+
+
 @dataclasses.dataclass
 class _Rows:
     """The table flattened to one row per name (aliases included), as parallel columns."""
