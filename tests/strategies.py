@@ -37,6 +37,7 @@ from catalog.common import (
     AFTER_SAFE,
     CYCLES,
     FRACTION,
+    MULT,
     STEPS,
     with_hold,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "MAX_STEP",
     "NODE_STRATEGIES",
     "SPECIAL_STEPS",
+    "alike_sequences",
     "key_steps",
     "node_dicts",
     "param_tables",
@@ -135,6 +137,23 @@ def schedule_dicts(max_leaves: int = 8, allow_after_error: bool = False) -> Stra
 def schedules(max_leaves: int = 8, allow_after_error: bool = False) -> Strategy[Any]:
     """Valid :class:`schedcore.Schedule` trees over every registered node type."""
     return schedule_dicts(max_leaves, allow_after_error).map(schedcore.from_dict)
+
+
+@st.composite
+def alike_sequences(draw: Any, max_phases: int = 24) -> Any:
+    """Sequences whose phases all run one node type, differing only in the type's
+    ``per_step_fields`` (start and end for the anneal families; nothing for the others),
+    each phase with its own length and clock: what ``Sequence`` evaluates as one formula
+    where the backend gathers phases (``ops.gathers_phases``)."""
+    type_name = draw(st.sampled_from(LEAF_TYPES), label="type")
+    base = draw(_leaves(False)[type_name], label="node")
+    varying = schedcore.NODE_TYPES[type_name].per_step_fields
+    phases = []
+    for _ in range(draw(st.integers(2, max_phases), label="phases")):
+        node = {**base, **{name: draw(MULT) for name in varying}}
+        phases.append({"schedule": node, "steps": draw(st.integers(1, 60)),
+                       "clock": draw(st.sampled_from(["local", "global"]))})  # fmt: skip
+    return schedcore.from_dict({"type": "sequence", "phases": phases})
 
 
 # -- steps -----------------------------------------------------------------------------------

@@ -95,7 +95,42 @@ class Sequence(Schedule):
 
     def dense(self, ops, t):
         bounds = self.starts[1 : len(self.phases)]
+        if bounds and getattr(ops, "gathers_phases", False) and self._alike is not None:
+            return self._dense_alike(ops, t, bounds)
         return ops.piecewise(t, bounds, functools.partial(self._local, ops))
+
+    @functools.cached_property
+    def _alike(self) -> tuple[Schedule, dict[str, list[Any]]] | None:
+        """When every phase runs a primitive node of one type, and the nodes differ only in
+        their ``per_step_fields``: the first phase's node, and the phases' values of each
+        field that differs. None otherwise."""
+        first = self.phases[0].schedule
+        kind = type(first)
+        if kind.dense is Schedule.dense or any(type(p.schedule) is not kind for p in self.phases):
+            return None
+        differ = {}
+        for field in dataclasses.fields(first):
+            values = [getattr(p.schedule, field.name) for p in self.phases]
+            if any(repr(v) != repr(values[0]) for v in values):  # repr: 0.0 is not -0.0
+                if field.name not in kind.per_step_fields:
+                    return None
+                differ[field.name] = values
+        return first, differ
+
+    def _dense_alike(self, ops: Any, t: Any, bounds: list[int]) -> Any:
+        """Alike phases (:attr:`_alike`) as one formula: each step takes its own phase's
+        fields and start (``ops.take`` at its phase index). The values of ``piecewise``,
+        in a fixed number of operations however many phases there are."""
+        first, differ = self._alike  # type: ignore[misc]
+        index = ops.searchsorted(bounds, t, side="right")
+        node = first.with_per_step_fields(**{n: ops.take(v, index) for n, v in differ.items()})
+        offsets = [
+            start if i and phase.clock == "local" else 0
+            for i, (phase, start) in enumerate(zip(self.phases, self.starts, strict=False))
+        ]
+        if any(offsets):  # whole numbers below 2**53: exact through float64
+            t = t - ops.to_int(ops.take(offsets, index))
+        return node.dense(ops, t)
 
     def _local(self, ops: Any, i: int, t: Any) -> Any:
         """Phase ``i`` at steps ``t`` (``max`` keeps a local step >= 0 where a backend

@@ -50,6 +50,8 @@ class Constant(Schedule):
 class _Anneal(Schedule):
     """Shared shape of the start -> end families over ``steps``."""
 
+    per_step_fields = ("start", "end")  # each formula: arithmetic in start and end only
+
     steps: int = param(POSITIVE_STEPS, "length of the anneal, in steps")
     start: float = param(MULTIPLIER, "multiplier at step 0", 1.0)
     end: float = param(MULTIPLIER, "multiplier at step `steps` and after", 0.0)
@@ -181,6 +183,7 @@ class Geometric(_Anneal):
     start: float = param(Real(0.0, open_low=True), "multiplier at step 0", 1.0)
     end: float = param(Real(0.0, open_low=True), "multiplier at step `steps` and after", 1.0)
     after: str = after_param()
+    per_step_fields = ()  # the formula branches on end / start in Python
 
     def dense(self, ops, t):
         p = self._progress(ops, t, self.after)

@@ -13,6 +13,7 @@ from dicts, serialization, validation and the generated reference docs.
 from __future__ import annotations
 
 import contextvars
+import copy
 import dataclasses
 import functools
 import math
@@ -108,6 +109,9 @@ class Schedule(Declared):
     """Base of every node. Subclasses implement :meth:`dense` (or :meth:`expand`)."""
 
     type_name: ClassVar[str] = ""
+    per_step_fields: ClassVar[tuple[str, ...]] = ()
+    """Fields the formula uses only in arithmetic with values shaped like the steps, so that
+    :meth:`with_per_step_fields` may give them one value per step."""
 
     def __post_init__(self) -> None:
         super().__post_init__()  # every declared field, then _check
@@ -128,6 +132,18 @@ class Schedule(Declared):
         formula. It is the only evaluation path: calling a node runs ``dense(NUMPY, t)``;
         speed-ups for numpy (running only the phase a step falls in) live in the ops."""
         return self.expansion.dense(ops, t)
+
+    def with_per_step_fields(self, **values: Any) -> Schedule:
+        """A copy whose named :attr:`per_step_fields` hold arrays, one value per step, for
+        :meth:`dense` alone (it is not validated): a run of phases that differ only in such
+        fields is then evaluated as one formula (``Sequence``, ``ops.gathers_phases``)."""
+        unknown = sorted(set(values) - set(self.per_step_fields))
+        if unknown:
+            raise TypeError(f"{self.type_name}: {unknown} are not per-step fields")
+        view = copy.copy(self)
+        for name, value in values.items():
+            object.__setattr__(view, name, value)
+        return view
 
     def expand(self) -> Schedule:
         """For derived nodes: the equivalent tree of primitive nodes."""

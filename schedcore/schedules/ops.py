@@ -33,6 +33,10 @@ class NumpyOps:
     # (steps, lowest, highest) of the steps array being evaluated, when the caller has
     # already computed its range (it checks it): piecewise() then does not scan it again
     known_range: tuple[Any, int, int] | None = None
+    # a sequence of phases that differ only in per-step fields (Schedule.per_step_fields)
+    # may run as one formula, each step taking its phase's fields (take): True where that
+    # costs less than piecewise (compiled graphs); numpy runs each phase on its own slice
+    gathers_phases = False
 
     def float(self, t: Any) -> Any:
         return t.astype(np.float64)
