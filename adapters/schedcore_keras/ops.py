@@ -58,6 +58,7 @@ class KerasOps:
 
     name = "keras"
     can_raise = False
+    gathers_phases = True  # one formula for alike phases: no switch (see Sequence.dense)
 
     def __init__(
         self,
@@ -69,7 +70,11 @@ class KerasOps:
         self.float_dtype = float_dtype
         self.int_max = int(np.iinfo(int_dtype).max)
         self._native = native or {}
-        self._case = _tf_case() if backend.backend() == "tensorflow" else None
+        tensorflow = backend.backend() == "tensorflow"
+        self._case = _tf_case() if tensorflow else None
+        self._cond = _tf_cond() if tensorflow else None
+        # keras.ops.take also maps negative indices (3 more ops a call); ours never are
+        self._gather = _tf_gather() if tensorflow else ops.take
         self._compiles = backend.backend() in ("tensorflow", "jax")  # rewrite x / constant
         self._outside_xla = _tf_outside_xla() if backend.backend() == "tensorflow" else None
 
@@ -77,7 +82,9 @@ class KerasOps:
     def steps(self, t: Any) -> Any:
         """Steps as this backend's integer tensor (floats are truncated). Python and numpy
         values go through numpy: a backend would make an int32 of a Python int."""
-        if not (ops.is_tensor(t) or isinstance(t, keras.Variable)):
+        if isinstance(t, keras.Variable):
+            t = ops.convert_to_tensor(t)  # read once
+        elif not ops.is_tensor(t):
             t = np.asarray(t)
         return ops.cast(t, self.int_dtype)
 
@@ -117,13 +124,19 @@ class KerasOps:
         if not integral:
             t = self.float(t)
         table = self._constant(sorted_values, integral)
-        if len(t.shape) == 0:  # one step: backends search arrays only
-            found = ops.searchsorted(table, ops.reshape(t, (1,)), side=side)
-            return ops.cast(ops.reshape(found, ()), self.int_dtype)
+        if len(t.shape) == 0:  # one step: count the values below it (fewer ops than a search)
+            return self._count_below(t, table, side, self.int_dtype)
         return ops.cast(ops.searchsorted(table, t, side=side), self.int_dtype)
 
+    @staticmethod
+    def _count_below(t: Any, table: Any, side: str, dtype: str) -> Any:
+        """For one step ``t``: how many of ``table`` are below it (``side='left'``) or at
+        most it (``'right'``), which is where a sorted search would insert it."""
+        below = ops.greater(t, table) if side == "left" else ops.greater_equal(t, table)
+        return ops.sum(ops.cast(below, dtype))
+
     def take(self, values: Sequence[float], index: Any) -> Any:
-        return ops.take(self._constant(values, False), index)
+        return self._gather(self._constant(values, False), index)
 
     def divide(self, x: Any, y: Any) -> Any:
         """``x / y``, exactly as numpy divides, also in compiled graphs: TensorFlow's
@@ -190,12 +203,18 @@ class KerasOps:
 
     def piecewise(self, t: Any, bounds: Sequence[int], piece: Callable[[int, Any], Any]) -> Any:
         """For one step (``t`` of static shape ``()`` or ``(1,)``, what a schedule evaluates
-        in a train step) only the piece the step falls in runs (a switch), so a many-phase
-        sequence costs about what one phase does. Otherwise, and for two pieces (where a
-        switch costs more than it saves), every piece runs and ``where`` selects."""
+        in a train step) only the piece the step falls in runs (a switch; for two pieces on
+        TensorFlow a ``cond``), so a many-phase sequence costs about what one phase does.
+        Otherwise, and for two pieces off TensorFlow (where a switch costs more than it
+        saves), every piece runs and ``where`` selects."""
         count = len(bounds) + 1
-        if count > 2 and tuple(t.shape) in ((), (1,)):
-            index = ops.cast(ops.reshape(self.searchsorted(bounds, t, side="right"), ()), "int32")
+        one_step = tuple(t.shape) in ((), (1,))
+        if count == 2 and one_step and self._cond is not None:
+            return self._cond(ops.reshape(t, ()) >= bounds[0], functools.partial(piece, 1, t),
+                              functools.partial(piece, 0, t))  # fmt: skip
+        if count > 2 and one_step:
+            table = self._constant(bounds, True)
+            index = self._count_below(ops.reshape(t, ()), table, "right", "int32")
             if self._case is not None:
                 return self._case(index, [functools.partial(piece, i, t) for i in range(count)])
             return ops.switch(index, [functools.partial(piece, i) for i in range(count)], t)
@@ -224,6 +243,21 @@ def _tf_outside_xla() -> Callable[[], bool] | None:
         return not GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
     return outside_xla
+
+
+def _tf_cond() -> Callable[..., Any]:
+    """``tf.cond``: in a graph outside XLA it becomes Switch/Merge dataflow, where the
+    branch not taken costs next to nothing for two small branches (cheaper than running
+    both and selecting, and than the function call of :func:`_tf_case`)."""
+    import tensorflow as tf
+
+    return tf.cond
+
+
+def _tf_gather() -> Callable[..., Any]:
+    import tensorflow as tf
+
+    return tf.gather
 
 
 def _tf_case() -> Callable[..., Any] | None:

@@ -27,7 +27,7 @@ from hypothesis import strategies as hs
 
 import schedcore as sc
 import schedcore_keras as sk
-from strategies import key_steps, recipes, schedules, steps_arrays
+from strategies import alike_sequences, key_steps, recipes, schedules, steps_arrays
 
 WINDOW = 24
 # TensorFlow's CPU kernels and XLA flush float32 subnormals to 0: an lr below float32's
@@ -131,3 +131,18 @@ def test_schedule_values_equal_core_for_any_tree(data, schedule):
     for got in compiled_values(sk.schedule(schedule, lr=lr), steps, xla):
         assert got.dtype == np.float32
         np.testing.assert_allclose(got, expected, rtol=1e-6, atol=FLUSHED + cancellation)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=hs.data(), schedule=alike_sequences())
+def test_alike_phases_as_one_formula_equal_core(data, schedule):
+    """Sequences of alike phases, which a graph evaluates as one formula taking each step's
+    phase fields (ops.gathers_phases): the core's values, step by step and as a vector."""
+    steps = data.draw(steps_arrays(max_size=30, extra=key_steps(schedule)), label="steps")
+    steps = steps[steps <= 2**32]
+    if not steps.shape[0]:
+        return
+    xla = data.draw(hs.booleans(), label="xla")
+    cancellation = 4 * np.finfo(np.float64).eps  # as for any tree (above)
+    for got in compiled_values(sk.schedule(schedule), steps, xla):
+        np.testing.assert_allclose(got, schedule(steps), rtol=1e-6, atol=FLUSHED + cancellation)

@@ -42,19 +42,47 @@ def test_after_error_holds_inside_graphs():
     assert float(values) == 0.5  # a graph cannot raise: the last value holds
 
 
-def test_one_step_runs_only_its_phase():
-    """A many-phase sequence lowers to one switch for a single step (only the active phase
-    runs) and to where-selection for a vector of steps; both equal the core."""
-    phases = sc.sequence(*[(sc.cosine(steps=5, start=1.0 / (i + 1)), 5) for i in range(20)])
-    schedule = sk.schedule(phases)
+def graph_ops(schedule: sk.RecipeSchedule) -> list[str]:
+    """The op types of one step's evaluation in a tf.function graph."""
     graph = tf.function(schedule).get_concrete_function(tf.TensorSpec([], tf.int64)).graph
-    assert sum(op.type in ("Case", "StatelessCase") for op in graph.get_operations()) == 1
-    steps = np.arange(0, 110)
+    return [op.type for op in graph.get_operations()]
+
+
+def assert_core_values(schedule: sk.RecipeSchedule, node: sc.Schedule, steps: np.ndarray) -> None:
+    """One step at a time (eagerly and inside a graph) and as a vector: the core's values."""
     one = [float(schedule(int(k))) for k in steps]
-    np.testing.assert_allclose(one, phases(steps), rtol=1e-6)
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(schedule(steps)), phases(steps), rtol=1e-6
-    )
+    np.testing.assert_allclose(one, node(steps), rtol=1e-6)
+    compiled = tf.function(lambda t: tf.map_fn(schedule, t, fn_output_signature=tf.float32))
+    np.testing.assert_allclose(compiled(tf.constant(steps)).numpy(), node(steps), rtol=1e-6)
+    vector = keras.ops.convert_to_numpy(schedule(steps))
+    np.testing.assert_allclose(vector, node(steps), rtol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::schedcore.PastEndWarning")  # steps past the end, too
+def test_one_step_runs_only_its_phase():
+    """A many-phase sequence evaluates one phase for one step: alike phases (cosines that
+    differ in start) as one formula taking the step's phase fields (no switch at all),
+    unlike ones through one switch (only the active phase runs), two phases through a
+    cond; all equal the core, one step at a time and as a vector."""
+    steps = np.arange(0, 110)
+    alike = sc.sequence(*[(sc.cosine(steps=5, start=1.0 / (i + 1)), 5) for i in range(20)])
+    found = graph_ops(sk.schedule(alike))
+    assert not {"Case", "StatelessCase", "If", "StatelessIf"} & set(found)
+    assert found.count("Cos") == 1 and found.count("GatherV2") == 2  # start, phase start
+    assert_core_values(sk.schedule(alike), alike, steps)
+
+    unlike = sc.sequence(
+        *[(sc.cosine(steps=5, start=1.0 / (i + 1)) if i % 2 else sc.linear(steps=5), 5)
+          for i in range(20)]
+    )  # fmt: skip
+    found = graph_ops(sk.schedule(unlike))
+    assert sum(op in ("Case", "StatelessCase") for op in found) == 1
+    assert_core_values(sk.schedule(unlike), unlike, steps)
+
+    two = sc.warmup(sc.cosine(steps=100, end=0.1), steps=10)
+    found = graph_ops(sk.schedule(two))
+    assert sum(op in ("If", "StatelessIf") for op in found) == 1 and "Case" not in found
+    assert_core_values(sk.schedule(two), two, steps)
 
 
 @pytest.mark.parametrize(("period", "t_mul"), [(1, 3.0), (2, 2.0), (7, 5.0)])
