@@ -12,6 +12,7 @@ serialization, validation and documentation.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 import re
@@ -276,6 +277,35 @@ class Declared:
             self._check()
         except SpecError as err:
             raise as_argument_error(self.call_name, err) from None
+
+    # Equality, hash and repr as dataclasses generates them, written once for every class
+    # declared with ``frozen`` below (which does not generate them): a generated method
+    # costs the import its compilation, per class.
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return _values(self) == _values(other)
+
+    def __hash__(self) -> int:
+        return hash(_values(self))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in _field_names(type(self)))
+        return f"{type(self).__qualname__}({shown})"
+
+
+frozen = dataclasses.dataclass(frozen=True, eq=False, repr=False)
+"""The decorator of :class:`Declared` classes: immutable, with Declared's equality, hash
+and repr (those of ``dataclasses.dataclass(frozen=True)``)."""
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def _values(obj: Any) -> tuple[Any, ...]:
+    return tuple(getattr(obj, n) for n in _field_names(type(obj)))
 
     def _check(self) -> None:
         """Cross-field validation (and defaults derived from other fields); raise

@@ -13,7 +13,19 @@ import math
 from typing import Any
 
 from ..errors import SpecError, StepRangeError
-from ..fields import MAX_STEP, Bool, Choice, Declared, Int, ListOf, Optional, Real, Record, param
+from ..fields import (
+    MAX_STEP,
+    Bool,
+    Choice,
+    Declared,
+    Int,
+    ListOf,
+    Optional,
+    Real,
+    Record,
+    frozen,
+    param,
+)
 from .families import (
     MULTIPLIER,
     POSITIVE_STEPS,
@@ -26,7 +38,6 @@ from .families import (
 )
 from .node import BREAKPOINT_LIMIT, LISTED_LIMIT, NodeKind, Schedule, node
 
-frozen = dataclasses.dataclass(frozen=True)
 SCHEDULE = NodeKind()
 
 

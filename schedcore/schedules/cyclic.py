@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 from typing import Any
@@ -10,12 +9,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import SpecError
-from ..fields import MAX_STEP, Bool, Choice, Int, Optional, Real, param
+from ..fields import MAX_STEP, Bool, Choice, Int, Optional, Real, frozen, param
 from .families import MULTIPLIER, POSITIVE_STEPS, UNIT
 from .node import BREAKPOINT_LIMIT, Schedule, after_param, node
 from .ops import NUMPY
-
-frozen = dataclasses.dataclass(frozen=True)
 
 
 @node("cyclic")

@@ -8,21 +8,18 @@ the curve (for ``cosine``: the wave continues, period ``steps / cycles``), ``err
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
 
 from ..errors import SpecError
-from ..fields import MAX_STEP, Bool, Choice, Int, ListOf, Real, param
+from ..fields import MAX_STEP, Bool, Choice, Int, ListOf, Real, frozen, param
 from .node import AFTER_MODES, BREAKPOINT_LIMIT, Schedule, after_param, node
 
 POSITIVE_STEPS = Int(1)
 STEP = Int(0)
 MULTIPLIER = Real(0.0)
 UNIT = Real(0.0, 1.0, open_low=True)
-
-frozen = dataclasses.dataclass(frozen=True)
 
 
 @node("constant")

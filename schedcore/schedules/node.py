@@ -33,6 +33,7 @@ from ..fields import (
     build,
     declared,
     fields_to_data,
+    frozen,
     unknown_keywords,
 )
 from .ops import NUMPY, NumpyOps
@@ -104,7 +105,7 @@ def node(type_name: str) -> Callable[[S], S]:
     return register
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Schedule(Declared):
     """Base of every node. Subclasses implement :meth:`dense` (or :meth:`expand`)."""
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from ..errors import SpecError
-from ..fields import Choice, ListOf, param
+from ..fields import Choice, ListOf, frozen, param
 from .families import MULTIPLIER, STEP
 from .node import Schedule, after_param, node
-
-frozen = dataclasses.dataclass(frozen=True)
 
 
 @node("piecewise_constant")
