@@ -177,6 +177,17 @@ def builders(draw, allow_join: bool = True):
     return name, kw, max([*bounds, 0]) + max(h for _, _, h in parts)
 
 
+def float32_tolerance(name: str, kwargs: dict, n: int) -> float:
+    """F32, or more where optax raises its float32 ``decay_rate`` (relative error up to
+    2**-24 from rounding it) to the power ``count / transition_steps``: that rounding error
+    grows with the power (0.99999 ** 123 is 1.7e-6 off), the port's float64 rate's does not."""
+    if name == "join_schedules":
+        return max(float32_tolerance(n_, k_, n) for n_, k_ in kwargs["schedules"])
+    if "decay_rate" in kwargs:
+        return max(F32, 2.0**-24 * (2 + n / kwargs["transition_steps"]))
+    return F32
+
+
 @FAST
 @given(case=builders())
 def test_every_builder_matches_optax_at_every_step(case):
@@ -184,14 +195,15 @@ def test_every_builder_matches_optax_at_every_step(case):
     n = 3 * horizon + 3
     ref = optax_values(build(name, kwargs), n)
     recipe = from_optax(name, arithmetic="eager", **kwargs)
-    assert_lr(recipe.lr(np.arange(n)), ref, F32, f"{name} {kwargs}")
+    rel = float32_tolerance(name, kwargs, n)
+    assert_lr(recipe.lr(np.arange(n)), ref, rel, f"{name} {kwargs}")
     # under jit a polynomial's 1 - k * fl(1/n) can be -3e-8 at its end: a fractional power
     # of it is NaN there, and the recipe raises at exactly those steps
     jitted = jit_values(build(name, kwargs), n)
     ok = np.isfinite(jitted)
     jit_recipe = from_optax(name, **kwargs)
     got = jit_recipe.lr(np.arange(n)[ok])
-    assert_lr(got, jitted[ok], F32, f"jit {name} {kwargs}", scale=float(np.max(ref, initial=0)))
+    assert_lr(got, jitted[ok], rel, f"jit {name} {kwargs}", scale=float(np.max(ref, initial=0)))
     for k in np.flatnonzero(~ok)[:3]:
         with pytest.raises(StepRangeError):
             jit_recipe.lr(int(k))
