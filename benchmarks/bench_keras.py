@@ -12,14 +12,15 @@ model has four), with:
 Each is timed in Keras' default compiled mode on this machine (``tf.function``; Keras
 turns XLA off on CPU-only machines), one step per execution and 32, and under XLA
 (``jit_compile=True``). TensorFlow runs on one thread. Every contender trains the same
-model (same seed) on the same data for the same steps. A round fits each contender once,
-back to back, in an order that rotates from round to round; a fit's time per step is taken
-by a callback from the start of its second execution to the start of its last (``fit``'s
-set-up, the first execution and the tear-down, the noisiest parts, are left out), in this
-process's CPU time: the work done, which other processes on a shared machine disturb far
-less than the wall clock (``BENCH_CLOCK=wall`` times the wall clock instead). A ratio
-is the median over rounds of the round's ratio, which a shared machine's slow spells
-disturb least.
+model (same seed) on the same data. Each model first runs one ``fit`` (which traces and
+compiles its train function, and warms it up); then the timed rounds call each model's
+train function (what ``fit`` calls once per execution of ``steps_per_execution`` steps) on
+its own iterator over the same data, one execution each, in an order that rotates from
+round to round. An execution's time is this process's CPU time (the work done, which
+other processes on a shared machine disturb far less than the wall clock;
+``BENCH_CLOCK=wall`` times the wall clock). A ratio is the median over rounds of the
+round's ratio: two executions a few milliseconds apart share the machine's state, and
+the median ignores the rounds a slow spell hit unevenly.
 
 Targets (each mode): schedcore / CosineDecay <= 1.05x; 20 phases / 1 phase <= 1.2x.
 Run: ``python benchmarks/bench_keras.py`` (``--quick`` for a smoke run).
@@ -60,10 +61,10 @@ def one_thread() -> None:
 LR, TOTAL, WARMUP, PHASE = 1e-3, 100_000, 1_000, 500
 WALL = os.environ.get("BENCH_CLOCK") == "wall"
 CLOCK = time.perf_counter if WALL else time.process_time
-MODES = {  # name: (jit_compile, steps_per_execution, steps per fit)
-    "graph": (False, 1, 1200),
-    "graph x32": (False, 32, 2400),
-    "xla x32": (True, 32, 2400),
+MODES = {  # name: (jit_compile, steps_per_execution, timed rounds)
+    "graph": (False, 1, 3000),
+    "graph x32": (False, 32, 400),
+    "xla x32": (True, 32, 400),
 }
 
 
@@ -99,46 +100,27 @@ def model(schedule, jit_compile: bool, per_execution: int) -> keras.Model:
     return m
 
 
-class StepClock(keras.callbacks.Callback):
-    """The times at which ``fit`` starts each execution (a train-function call of
-    ``steps_per_execution`` steps), with the step it starts at. Only ``on_train_batch_begin``
-    is used, so Keras' dispatch of the end-of-batch callbacks stays as without it."""
+def per_step(models: dict, per_execution: int, rounds: int) -> dict[str, list]:
+    """Seconds per step of each model's executions, per round: every round runs one
+    execution of each model, back to back, starting one model later than the round before
+    (no model always runs first or after the same one)."""
+    import tensorflow as tf
 
-    async_safe = True
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.marks: list[tuple[float, int]] = []
-
-    def on_train_begin(self, logs=None) -> None:
-        self.marks = []
-
-    def on_train_batch_begin(self, batch, logs=None) -> None:
-        self.marks.append((CLOCK(), batch))
-
-    def per_step(self) -> float:
-        """Seconds per step from the start of the second execution to that of the last."""
-        (t0, b0), (t1, b1) = self.marks[1], self.marks[-1]
-        return (t1 - t0) / (b1 - b0)
-
-
-def per_step(models: dict, steps: int, repeat: int) -> dict[str, list]:
-    """Seconds per step of each model's ``fit``, per round: every round fits each model once,
-    back to back (the models of one round share the machine's state), starting one model
-    later than the round before (no model always runs first or after the same one)."""
-    x = np.random.default_rng(0).random((steps * 8, 16), dtype=np.float32)
+    x = np.random.default_rng(0).random((4096 * 8, 16), dtype=np.float32)
     y = x.sum(axis=1, keepdims=True)
-    clock = StepClock()
-    for m in models.values():  # trace and compile
-        m.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    for m in models.values():  # fit traces and compiles the train function, and warms it up
+        m.fit(x[: 64 * 8 * per_execution], y[: 64 * 8 * per_execution], batch_size=8,
+              epochs=1, verbose=0, shuffle=False)  # fmt: skip
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(8).repeat()
+    iterators = {name: iter(data) for name in models}
     names = list(models)
-    rounds: dict[str, list] = {name: [] for name in models}
-    for r in range(repeat):
+    times: dict[str, list] = {name: [] for name in models}
+    for r in range(rounds):
         for name in names[r % len(names) :] + names[: r % len(names)]:
-            models[name].fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False,
-                             callbacks=[clock])  # fmt: skip
-            rounds[name].append(clock.per_step())
-    return rounds
+            start = CLOCK()
+            models[name].train_function(iterators[name])
+            times[name].append((CLOCK() - start) / per_execution)
+    return times
 
 
 def paired_ratio(rounds: dict[str, list], ours: str, theirs: str) -> tuple[float, float, float]:
@@ -152,14 +134,13 @@ def paired_ratio(rounds: dict[str, list], ours: str, theirs: str) -> tuple[float
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, help="steps per fit (default: by mode)")
-    parser.add_argument("--repeat", type=int, default=21, help="rounds")
+    parser.add_argument("--rounds", type=int, help="timed rounds (default: by mode)")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     one_thread()
     modes = MODES
     if args.quick:
-        args.steps, args.repeat = 64, 1
+        args.rounds = 8
         modes = {"graph": MODES["graph"]}
     curves = schedules()
     gap = same_curve(curves["schedcore warmup+cosine"], curves["keras CosineDecay"])
@@ -167,17 +148,18 @@ def main(argv: list[str] | None = None) -> int:
     if gap > 1e-5:
         print("the two schedules differ: the comparison would be unfair")
         return 1
-    print(f"compiled model.fit, {'wall' if WALL else 'CPU'} time per step, {args.repeat} rounds "
+    print(f"compiled model.fit's train function, {'wall' if WALL else 'CPU'} time per step "
           f"(keras {keras.__version__}, backend {keras.backend.backend()})")  # fmt: skip
     ok = True
-    for mode, (jit, per_execution, steps) in modes.items():
-        steps = args.steps or steps
+    for mode, (jit, per_execution, count) in modes.items():
+        count = args.rounds or count
         models = {name: model(s, jit, per_execution) for name, s in curves.items()}
-        rounds = per_step(models, steps, args.repeat)
+        rounds = per_step(models, per_execution, count)
         ours = paired_ratio(rounds, "schedcore warmup+cosine", "keras CosineDecay")
         deep = paired_ratio(rounds, "schedcore 20 phases", "schedcore 1 phase")
-        print(f"{mode}, {steps} steps a fit (median per step; ratios: median of the rounds' "
-              "ratios, with their middle half):")  # fmt: skip
+        print(f"{mode}, {count} rounds of one execution ({per_execution} steps) each "
+              "(median per step; ratios: median of the rounds' ratios, with their middle "
+              "half):")  # fmt: skip
         report([(name, f"{np.median(t) * 1e6:8.1f} us") for name, t in rounds.items()])
         report(
             [
