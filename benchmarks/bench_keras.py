@@ -29,6 +29,7 @@ Run: ``python benchmarks/bench_keras.py`` (``--quick`` for a smoke run).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -41,7 +42,7 @@ import numpy as np
 
 import schedcore as sc
 import schedcore_keras as sk
-from _timing import report
+from _timing import paired_ratio, report, rotating_rounds
 
 
 def one_thread() -> None:
@@ -101,9 +102,8 @@ def model(schedule, jit_compile: bool, per_execution: int) -> keras.Model:
 
 
 def per_step(models: dict, per_execution: int, rounds: int) -> dict[str, list]:
-    """Seconds per step of each model's executions, per round: every round runs one
-    execution of each model, back to back, starting one model later than the round before
-    (no model always runs first or after the same one)."""
+    """Seconds per step of each model's executions, per round (``_timing.rotating_rounds``:
+    one execution of each model a round, in an order that rotates)."""
     import tensorflow as tf
 
     x = np.random.default_rng(0).random((4096 * 8, 16), dtype=np.float32)
@@ -112,24 +112,11 @@ def per_step(models: dict, per_execution: int, rounds: int) -> dict[str, list]:
         m.fit(x[: 64 * 8 * per_execution], y[: 64 * 8 * per_execution], batch_size=8,
               epochs=1, verbose=0, shuffle=False)  # fmt: skip
     data = tf.data.Dataset.from_tensor_slices((x, y)).batch(8).repeat()
-    iterators = {name: iter(data) for name in models}
-    names = list(models)
-    times: dict[str, list] = {name: [] for name in models}
-    for r in range(rounds):
-        for name in names[r % len(names) :] + names[: r % len(names)]:
-            start = CLOCK()
-            models[name].train_function(iterators[name])
-            times[name].append((CLOCK() - start) / per_execution)
-    return times
-
-
-def paired_ratio(rounds: dict[str, list], ours: str, theirs: str) -> tuple[float, float, float]:
-    """The median over rounds of ``ours / theirs`` (a slow spell of a shared machine hits
-    both sides of a round alike, and the median ignores the rounds it hit unevenly), and
-    the quartiles of those ratios (how much the rounds agree)."""
-    ratios = np.array(rounds[ours]) / np.array(rounds[theirs])
-    low, mid, high = np.percentile(ratios, [25, 50, 75])
-    return float(mid), float(low), float(high)
+    executions = {
+        name: functools.partial(m.train_function, iter(data)) for name, m in models.items()
+    }
+    times = rotating_rounds(executions, rounds, CLOCK)
+    return {name: [t / per_execution for t in ts] for name, ts in times.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     modes = MODES
     if args.quick:
         args.rounds = 8
+    if args.rounds is not None and args.rounds < 2:
+        parser.error("--rounds must be at least 2 (a ratio's quartiles)")
         modes = {"graph": MODES["graph"]}
     curves = schedules()
     gap = same_curve(curves["schedcore warmup+cosine"], curves["keras CosineDecay"])
