@@ -187,20 +187,6 @@ class Plan(Assignment):
         treedef = jax.tree_util.tree_structure(params)
         return jax.tree_util.tree_unflatten(treedef, [by_name[n] for n in names])
 
-    def __str__(self) -> str:
-        lines = []
-        for g, group in enumerate(self.resolution.groups):
-            idx = [i for i, x in enumerate(self.group_of) if x == g]
-            wd = ", ".join(f"{d:g}" for d in sorted({self.decay[i] for i in idx})) or "-"
-            lines.append(
-                f"{group.name}: lr {group.lr:g}, weight decay {wd}, schedule {group.schedule}: "
-                + ", ".join(self.names[i] for i in idx)
-            )
-        frozen = [n for n, g in zip(self.names, self.group_of, strict=True) if g is None]
-        if frozen:
-            lines.append(f"frozen: {', '.join(frozen)}")
-        return "\n".join(lines)
-
 
 def plan(params: Any, recipe: RecipeLike, lr: float | None = None, table: Any = None) -> Plan:
     """Resolve ``recipe``'s group policy against ``params`` (a pytree or a Flax ``nnx``

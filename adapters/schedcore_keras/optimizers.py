@@ -41,26 +41,6 @@ class Plan(Assignment):
         """Each variable's group name (None: frozen by the policy)."""
         return self.member_groups()
 
-    def __str__(self) -> str:
-        """One line per group, in order: name, lr, weight decay as applied, schedule, and
-        its variables; then the frozen ones."""
-        members: dict[int, list[int]] = {}
-        for i, g in enumerate(self.group_of):
-            if g is not None:
-                members.setdefault(g, []).append(i)
-        lines = []
-        for g, group in enumerate(self.resolution.groups):
-            idx = members.get(g, [])
-            wd = ", ".join(f"{d:g}" for d in sorted({self.decay[i] for i in idx})) or "-"
-            lines.append(
-                f"{group.name}: lr {group.lr:g}, weight decay {wd}, schedule {group.schedule}: "
-                + ", ".join(self.names[i] for i in idx)
-            )
-        frozen = [n for n, g in zip(self.names, self.group_of, strict=True) if g is None]
-        if frozen:
-            lines.append(f"frozen: {', '.join(frozen)}")
-        return "\n".join(lines)
-
 
 def _as_table(params: Any) -> sc.ParamTable | None:
     if params is None or isinstance(params, sc.ParamTable):
