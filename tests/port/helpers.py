@@ -10,6 +10,7 @@ float32 ulp of it (``2**-23 * peak``).
 
 from __future__ import annotations
 
+import collections
 import warnings
 from typing import Any
 
@@ -63,3 +64,28 @@ def torch_run(scheduler: Any, optimizer: Any, n: int, errors=(Exception,)):
 def recipe_rows(recipe: Any, n: int) -> np.ndarray:
     """``(groups, n)`` from a plain recipe (one group) or a per-group one."""
     return np.atleast_2d(recipe.lr(np.arange(n)))
+
+
+class RefusalTally:
+    """What an importer's hypothesis test refused: the draws it saw and each refusal's
+    reason, printed (``report``) by a module fixture once the module's tests are done."""
+
+    def __init__(self, importer: str) -> None:
+        self.importer = importer
+        self.draws = 0
+        self.reasons: collections.Counter[str] = collections.Counter()
+
+    def draw(self) -> None:
+        self.draws += 1
+
+    def refuse(self, reason: str) -> None:
+        self.reasons[reason] += 1
+
+    def report(self) -> None:
+        if not self.draws:
+            return
+        refused = sum(self.reasons.values())
+        share = refused / self.draws
+        print(f"\n{self.importer}: {refused}/{self.draws} draws refused ({share:.1%})")
+        for reason, n in self.reasons.most_common():
+            print(f"  {n:4d}  {reason}")

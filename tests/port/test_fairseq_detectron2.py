@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from schedcore import SpecError, StepRangeError
 from schedcore.port import from_detectron2, from_fairseq
 
-from .helpers import F64, FAST, assert_lr
+from .helpers import F64, FAST, RefusalTally, assert_lr
 
 
 # -- fairseq ---------------------------------------------------------------------------------
@@ -245,36 +245,26 @@ def check_steps(s):
     return np.array(sorted(k for k in near | set(rng.integers(0, 3 * m, 400).tolist()) if k >= 0))
 
 
-D2_REFUSALS: dict[str, int] = {}
-D2_DRAWS = [0]
+D2_TALLY = RefusalTally("from_detectron2")
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _print_detectron2_refusals():
     yield
-    if D2_DRAWS[0]:
-        refused = sum(D2_REFUSALS.values())
-        share = refused / D2_DRAWS[0]
-        print(f"\nfrom_detectron2: {refused}/{D2_DRAWS[0]} draws refused ({share:.1%})")
-        for reason, n in sorted(D2_REFUSALS.items(), key=lambda x: -x[1]):
-            print(f"  {n:4d}  {reason}")
-
-
-def _refused(reason):
-    D2_REFUSALS[reason] = D2_REFUSALS.get(reason, 0) + 1
+    D2_TALLY.report()
 
 
 @FAST
 @given(s=solvers())
 def test_detectron2_matches_build_lr_scheduler(s):
-    D2_DRAWS[0] += 1
+    D2_TALLY.draw()
     steps = check_steps(s)
     try:
         ref, fails_at = reference(s, steps)
     except IndexError:  # StepWithFixedGamma evaluated at where = 1 when building the warmup
         with pytest.raises(SpecError):
             from_detectron2({"SOLVER": s})
-        _refused("detectron2 fails to build it (StepWithFixedGamma at where = 1)")
+        D2_TALLY.refuse("detectron2 fails to build it (StepWithFixedGamma at where = 1)")
         return
     recipe = from_detectron2({"SOLVER": s})  # every config detectron2 builds is read
     good = steps[: len(ref)]
@@ -372,8 +362,7 @@ def test_detectron2_errors():
 # -- fairseq 0.12.2: cosine, polynomial_decay, fixed, step, triangular ------------------------
 # step_update(num_updates) of each scheduler, written out from fairseq 0.12.2's
 # fairseq/optim/lr_scheduler/*.py with its config defaults; update k applies f(k).
-FAIRSEQ_REFUSALS: dict[str, int] = {}
-FAIRSEQ_DRAWS: dict[str, int] = {}
+FAIRSEQ_TALLY = RefusalTally("from_fairseq")
 
 
 def fairseq_cosine(cfg, k):
@@ -509,26 +498,21 @@ def fairseq_configs(draw):
 @pytest.fixture(scope="module", autouse=True)
 def _print_fairseq_refusals():
     yield
-    total = sum(FAIRSEQ_DRAWS.values())
-    if total:
-        refused = sum(FAIRSEQ_REFUSALS.values())
-        print(f"\nfrom_fairseq: {refused}/{total} draws refused ({refused / total:.0%})")
-        for reason, n in sorted(FAIRSEQ_REFUSALS.items(), key=lambda x: -x[1]):
-            print(f"  {n:4d}  {reason}")
+    FAIRSEQ_TALLY.report()
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(drawn=fairseq_configs())
 def test_fairseq_schedulers_match_their_source(drawn):
     name, cfg = drawn
-    FAIRSEQ_DRAWS[name] = FAIRSEQ_DRAWS.get(name, 0) + 1
+    FAIRSEQ_TALLY.draw()
     args = dict(cfg)
     if name != "fixed":
         args["lr"] = cfg["lr"][0] if len(cfg["lr"]) == 1 else cfg["lr"]
     try:
         recipe = from_fairseq(name, **args)
     except SpecError as e:
-        FAIRSEQ_REFUSALS[f"{name}: {e.path}"] = FAIRSEQ_REFUSALS.get(f"{name}: {e.path}", 0) + 1
+        FAIRSEQ_TALLY.refuse(f"{name}: {e.path}")
         return
     n = 120
     ref = []

@@ -17,12 +17,11 @@ from hypothesis import strategies as st
 from schedcore import SpecError, StepRangeError
 from schedcore.port import from_detectron2, from_fvcore
 
-from .helpers import F64, assert_lr
+from .helpers import F64, RefusalTally, assert_lr
 
 ps = pytest.importorskip("fvcore.common.param_scheduler")
 
-REFUSALS: dict[str, int] = {}
-DRAWS = [0]
+TALLY = RefusalTally("from_fvcore")
 
 values = st.sampled_from([0.0, 0.001, 0.1, 0.5, 1.0, 2.0])
 positive = st.sampled_from([0.001, 0.1, 0.5, 1.0, 2.0])
@@ -97,24 +96,20 @@ def fvcore_values(scheduler, total, n):
 @pytest.fixture(scope="module", autouse=True)
 def _print_refusals():
     yield
-    if DRAWS[0]:
-        refused = sum(REFUSALS.values())
-        print(f"\nfrom_fvcore: {refused}/{DRAWS[0]} draws refused ({refused / DRAWS[0]:.0%})")
-        for reason, n in sorted(REFUSALS.items(), key=lambda x: -x[1]):
-            print(f"  {n:4d}  {reason}")
+    TALLY.report()
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), total=st.sampled_from([1, 7, 10, 20, 30, 50, 100]))
 def test_from_fvcore_matches_fvcore(data, total):
     scheduler = data.draw(schedulers(total))
-    DRAWS[0] += 1
+    TALLY.draw()
     try:
         recipe = from_fvcore(scheduler, total, lr=0.5)
     except SpecError as e:
         where = re.sub(r"\[\d+\]", "[i]", e.path)
         reason = where + ": " + re.sub(r"\[\d+\]|\d+(\.\d+)?(e-?\d+)?", "#", e.problem)[:70]
-        REFUSALS[reason] = REFUSALS.get(reason, 0) + 1
+        TALLY.refuse(reason)
         return
     n = 2 * total + 3
     ref, fails = fvcore_values(scheduler, total, n)

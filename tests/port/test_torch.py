@@ -24,7 +24,16 @@ import schedcore as sc
 from schedcore import SpecError, StepRangeError
 from schedcore.port import from_torch, to_torch_native
 
-from .helpers import F64, FAST, SLOW, assert_lr, recipe_rows, torch_lrs, torch_run
+from .helpers import (
+    F64,
+    FAST,
+    SLOW,
+    RefusalTally,
+    assert_lr,
+    recipe_rows,
+    torch_lrs,
+    torch_run,
+)
 
 L = torch.optim.lr_scheduler
 STEPS = st.integers(1, 12)
@@ -202,18 +211,13 @@ REFUSED = (
 )
 
 
-REFUSALS: dict[str, int] = {}
-DRAWS = [0]
+TALLY = RefusalTally("from_torch")
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _print_refusals():
     yield
-    if DRAWS[0]:
-        refused = sum(REFUSALS.values())
-        print(f"\nfrom_torch: {refused}/{DRAWS[0]} draws refused ({refused / DRAWS[0]:.1%})")
-        for reason, n in sorted(REFUSALS.items(), key=lambda x: -x[1]):
-            print(f"  {n:4d}  {reason}")
+    TALLY.report()
 
 
 def compare(label, make, horizon, lrs):
@@ -227,7 +231,7 @@ def compare(label, make, horizon, lrs):
             # milestone that the constructions around it reach
             assume(False)
             raise
-    DRAWS[0] += 1
+    TALLY.draw()
     try:
         recipe = from_torch(sched)
     except SpecError as err:
@@ -235,7 +239,7 @@ def compare(label, make, horizon, lrs):
         # mid-chain, a cosine recursion mixing two base lrs, a CyclicLR's tiny base lr
         assert "(" in label and any(w in str(err) for w in REFUSED), (label, str(err))
         reason = next(w for w in REFUSED if w in str(err))
-        REFUSALS[reason] = REFUSALS.get(reason, 0) + 1
+        TALLY.refuse(reason)
         return None
     n = 3 * horizon + 5
     ref, torch_stop = torch_run(sched, opt, n)  # torch raises past OneCycleLR's total_steps
