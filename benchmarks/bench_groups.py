@@ -122,17 +122,6 @@ def torch_model(layers: int):
     return Model()
 
 
-def best_cpu(fn, repeat: int) -> float:
-    """CPU seconds of the fastest of ``repeat`` calls (``time.process_time``): what the code
-    costs when the machine is shared, where wall time also counts the waits for a core."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.process_time()
-        fn()
-        best = min(best, time.process_time() - start)
-    return best
-
-
 def hf_groups(trainer, model, weight_decay: float = 0.01) -> list[dict]:
     """transformers' decay names, then the two groups a user builds from them."""
     from transformers import Trainer
@@ -174,8 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     t_dicts = best_of(lambda: sc.ParamTable.of(rows), args.repeat)
     trainer = Trainer.__new__(Trainer)  # only the method is needed, not a training setup
     t_hf = best_of(lambda: Trainer.get_decay_parameter_names(trainer, model), args.repeat)
-    cpu_whole = best_cpu(lambda: st.param_groups(model, recipe), args.repeat)
-    cpu_hf = best_cpu(lambda: Trainer.get_decay_parameter_names(trainer, model), args.repeat)
+    cpu = time.process_time
+    cpu_whole = best_of(lambda: st.param_groups(model, recipe), args.repeat, cpu)
+    cpu_hf = best_of(lambda: Trainer.get_decay_parameter_names(trainer, model), args.repeat, cpu)
     t_hf_groups = best_of(lambda: hf_groups(trainer, model), args.repeat)
     t_seed = best_of(lambda: seed_style(names, args.layers, llrd=False), args.repeat)
     t_seed_llrd = best_of(lambda: seed_style(names, args.layers, llrd=True), 1)
