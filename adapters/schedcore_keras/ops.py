@@ -70,13 +70,20 @@ class KerasOps:
         self.float_dtype = float_dtype
         self.int_max = int(np.iinfo(int_dtype).max)
         self._native = native or {}
-        tensorflow = backend.backend() == "tensorflow"
-        self._case = _tf_case() if tensorflow else None
-        self._cond = _tf_cond() if tensorflow else None
-        # keras.ops.take also maps negative indices (3 more ops a call); ours never are
-        self._gather = _tf_gather() if tensorflow else ops.take
+        self._case = self._cond = self._outside_xla = None
+        self._gather = ops.take
+        if backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            self._case = _tf_case()
+            # in a graph outside XLA, tf.cond becomes Switch/Merge dataflow where the branch
+            # not taken costs next to nothing: cheaper for two small pieces than running both
+            # and selecting, or than the function call of _tf_case
+            self._cond = tf.cond
+            # keras.ops.take also maps negative indices (3 more ops a call); ours never are
+            self._gather = tf.gather
+            self._outside_xla = _tf_outside_xla()
         self._compiles = backend.backend() in ("tensorflow", "jax")  # rewrite x / constant
-        self._outside_xla = _tf_outside_xla() if backend.backend() == "tensorflow" else None
 
     # -- conversions ------------------------------------------------------------------------
     def steps(self, t: Any) -> Any:
@@ -243,21 +250,6 @@ def _tf_outside_xla() -> Callable[[], bool] | None:
         return not GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
     return outside_xla
-
-
-def _tf_cond() -> Callable[..., Any]:
-    """``tf.cond``: in a graph outside XLA it becomes Switch/Merge dataflow, where the
-    branch not taken costs next to nothing for two small branches (cheaper than running
-    both and selecting, and than the function call of :func:`_tf_case`)."""
-    import tensorflow as tf
-
-    return tf.cond
-
-
-def _tf_gather() -> Callable[..., Any]:
-    import tensorflow as tf
-
-    return tf.gather
 
 
 def _tf_case() -> Callable[..., Any] | None:
